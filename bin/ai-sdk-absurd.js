@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// Entry point of the `ai-sdk-absurd` command: the compiled CLI when installed from the registry,
+// the TypeScript sources when run from a clone of the repository.
+import { existsSync } from 'node:fs';
+
+const [major] = process.versions.node.split('.').map(Number);
+if (major < 22) {
+  console.error(`ai-sdk-absurd needs Node.js 22 or newer; this is Node.js ${process.versions.node}.`);
+  process.exit(1);
+}
+const compiled = new URL('../dist/cli/main.js', import.meta.url);
+const source = new URL('../src/cli/main.ts', import.meta.url);
+await import(existsSync(compiled) ? compiled.href : source.href);

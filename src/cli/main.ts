@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { AiSdkAbsurdError } from '../errors/ai-sdk-absurd-error.ts';
+import { SchemaVersionError } from '../errors/schema-version-error.ts';
+import { registerSchemaCommands } from './commands/schema-commands.ts';
+
+/** Exit codes the CLI documents: 0 ok, 1 failure, 2 usage, 3 schema version. */
+export const exitCodes = { ok: 0, failure: 1, usage: 2, schema: 3 } as const;
+
+export function createProgram(): Command {
+  const program = new Command('ai-sdk-absurd')
+    .description('Durable Vercel AI SDK agents on Postgres: schema management, runs, approvals and a demo.')
+    .showHelpAfterError()
+    .exitOverride();
+  registerSchemaCommands(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = createProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCodes.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') {
+        return exitCodes.ok;
+      }
+      return exitCodes.usage;
+    }
+    console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+    if (process.env.AI_SDK_ABSURD_DEBUG && error instanceof Error) console.error(error.stack);
+    if (SchemaVersionError.isInstance(error) || (AiSdkAbsurdError.isInstance(error) && error.name.includes('SchemaVersion'))) {
+      return exitCodes.schema;
+    }
+    return exitCodes.failure;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('ai-sdk-absurd.js')) {
+  process.exitCode = await main(process.argv.slice(2));
+}

@@ -1,0 +1,205 @@
+import { hostname } from 'node:os';
+import {
+  Absurd as SdkAbsurd,
+  type AbsurdHooks,
+  type AbsurdOptions as SdkAbsurdOptions,
+  type ClaimedTask,
+  type JsonValue,
+  type SpawnOptions,
+  type SpawnResult,
+  type WorkerOptions,
+} from 'absurd-sdk';
+import type { Database, Queryable } from '../db/database.ts';
+import { openDatabase, type DatabaseSource } from '../db/open-database.ts';
+import { assertSchemaCurrent, migrate } from '../schema/migrate.ts';
+import { runWithClaimedTask, runWithTaskContext } from './current-task.ts';
+import { mapDatabaseError } from './map-database-error.ts';
+import { validatePayload } from './validate-payload.ts';
+import { validateQueueName } from './queue-name.ts';
+import { WakeSignal } from './wake-signal.ts';
+
+export interface AbsurdOptions extends Omit<SdkAbsurdOptions, 'db'> {
+  /**
+   * `postgres://…` URL, `pglite:./dir`, `pglite:memory`, a `pg.Pool` or a `PGlite` instance.
+   * Defaults to `ABSURD_DATABASE_URL`, then `PGDATABASE`, as absurd-sdk does.
+   */
+  db?: DatabaseSource;
+  /** Apply pending migrations on first use. Embedded PGlite databases are always migrated. */
+  migrate?: boolean;
+  /** Largest task params or event payload accepted, in bytes of JSON (default 8 MiB). */
+  maxPayloadBytes?: number;
+}
+
+export interface Worker {
+  close(): Promise<void>;
+}
+
+/** The channel the schema notifies when a run becomes claimable now; the payload is the queue name. */
+export const wakeupChannel = 'absurd_wakeup';
+
+/**
+ * The absurd-sdk client with what durable agents need on top: `pglite:` URLs, a schema check on
+ * first use, the current task made visible to the agent layer, and workers that wake on NOTIFY.
+ */
+export class Absurd extends SdkAbsurd {
+  /** The queue this client works on by default. */
+  readonly queue: string;
+  /** Raw access to the database this client uses. */
+  readonly database: Database;
+  private readonly ownsDatabase: boolean;
+  private readonly maxPayloadBytes: number | undefined;
+  private readonly readiness: Promise<void>;
+  private readonly workers = new Set<Worker>();
+
+  constructor(options: AbsurdOptions | string = {}) {
+    const settings: AbsurdOptions = typeof options === 'string' ? { db: options } : options;
+    const queue = validateQueueName(settings.queueName ?? 'default');
+    const { database, owned } = openDatabase(settings.db);
+    const userHooks: AbsurdHooks = settings.hooks ?? {};
+    let readiness: Promise<void> | undefined;
+    const connection: Queryable = {
+      async query(text, params) {
+        await readiness;
+        try {
+          return await database.query(text, params);
+        } catch (error) {
+          throw await mapDatabaseError(error, database);
+        }
+      },
+    };
+    super({
+      ...settings,
+      db: connection as unknown as SdkAbsurdOptions['db'],
+      queueName: queue,
+      hooks: {
+        ...userHooks,
+        wrapTaskExecution: (ctx, execute) =>
+          runWithTaskContext(ctx, () => (userHooks.wrapTaskExecution ? userHooks.wrapTaskExecution(ctx, execute) : execute())),
+      },
+    });
+    this.queue = queue;
+    this.database = database;
+    this.ownsDatabase = owned;
+    this.maxPayloadBytes = settings.maxPayloadBytes;
+    readiness = this.readiness = prepare(database, Boolean(settings.migrate));
+    // Reported on first use; avoid an unhandled rejection before that.
+    this.readiness.catch(() => {});
+  }
+
+  /** Resolves once the database is open and holds the schema this library needs. */
+  async ready(): Promise<void> {
+    await this.readiness;
+  }
+
+  override async spawn<P = any>(taskName: string, params: P, options?: SpawnOptions): Promise<SpawnResult> {
+    validatePayload(params, { subject: `Params of task "${taskName}"`, maxBytes: this.maxPayloadBytes });
+    return super.spawn(taskName, params, options);
+  }
+
+  override async emitEvent(eventName: string, payload?: JsonValue, queueName?: string): Promise<void> {
+    validatePayload(payload ?? null, { subject: `Payload of event "${eventName}"`, maxBytes: this.maxPayloadBytes });
+    return super.emitEvent(eventName, payload, queueName);
+  }
+
+  override async createQueue(queueName?: string, options?: Parameters<SdkAbsurd['createQueue']>[1]): Promise<void> {
+    validateQueueName(queueName ?? this.queue);
+    return super.createQueue(queueName, options);
+  }
+
+  override async executeTask(
+    task: ClaimedTask,
+    claimTimeout: number,
+    options?: { fatalOnLeaseTimeout?: boolean },
+  ): Promise<void> {
+    return runWithClaimedTask(this, task, claimTimeout, () => super.executeTask(task, claimTimeout, options));
+  }
+
+  /**
+   * Starts a worker like absurd-sdk's, but an idle worker sleeps on a NOTIFY from the schema (an
+   * in-process signal on PGlite) instead of only polling, so new work starts within milliseconds.
+   * `pollInterval` remains as the fallback for sleeping runs that come due and for lost notifications.
+   */
+  override async startWorker(options: WorkerOptions = {}): Promise<Worker> {
+    const {
+      workerId = `${hostname() || 'host'}:${process.pid}`,
+      claimTimeout = 120,
+      concurrency = 1,
+      batchSize,
+      pollInterval = 0.25,
+      onError = (error: Error) => console.error('[ai-sdk-absurd] worker error:', error),
+      fatalOnLeaseTimeout = true,
+    } = options;
+    await this.ready();
+    const wake = new WakeSignal();
+    const stopListening = await this.database
+      .listen(wakeupChannel, (payload) => {
+        if (payload === '' || payload === this.queue) wake.notify();
+      })
+      .catch((error: Error) => {
+        onError(error);
+        return async () => {};
+      });
+    const executing = new Set<Promise<void>>();
+    let running = true;
+
+    const loop = (async () => {
+      while (running) {
+        try {
+          const capacity = concurrency - executing.size;
+          if (capacity <= 0) {
+            await wake.wait(pollInterval * 1000);
+            continue;
+          }
+          wake.clear();
+          const tasks = await this.claimTasks({
+            batchSize: Math.min(batchSize ?? concurrency, capacity),
+            claimTimeout,
+            workerId,
+          });
+          if (tasks.length === 0) {
+            await wake.wait(pollInterval * 1000);
+            continue;
+          }
+          for (const task of tasks) {
+            const execution: Promise<void> = this.executeTask(task, claimTimeout, { fatalOnLeaseTimeout })
+              .catch((error: Error) => onError(error))
+              .finally(() => {
+                executing.delete(execution);
+                wake.notify();
+              });
+            executing.add(execution);
+          }
+        } catch (error) {
+          onError(error as Error);
+          await wake.wait(pollInterval * 1000);
+        }
+      }
+      await Promise.allSettled(executing);
+    })();
+
+    const worker: Worker = {
+      close: async () => {
+        running = false;
+        wake.notify();
+        await loop;
+        await stopListening();
+        this.workers.delete(worker);
+      },
+    };
+    this.workers.add(worker);
+    return worker;
+  }
+
+  override async close(): Promise<void> {
+    await Promise.all([...this.workers].map((worker) => worker.close()));
+    await super.close();
+    if (this.ownsDatabase) await this.database.close();
+  }
+}
+
+async function prepare(database: Database, applyMigrations: boolean): Promise<void> {
+  await database.ready();
+  if (database.kind === 'pglite') return;
+  if (applyMigrations) await migrate(database);
+  else await assertSchemaCurrent(database);
+}

@@ -1,0 +1,54 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { ClaimedTask, TaskContext } from 'absurd-sdk';
+import type { Absurd } from './absurd.ts';
+
+/** What the agent layer knows about the Absurd task whose handler is running. */
+export interface CurrentTask {
+  readonly absurd: Absurd;
+  readonly ctx: TaskContext;
+  readonly taskID: string;
+  readonly runID: string;
+  readonly attempt: number;
+  readonly taskName: string;
+  readonly queueName: string;
+  /** The lease in seconds that each checkpoint write or heartbeat renews. */
+  readonly claimTimeout: number;
+  /** Scratch space for this one execution of the handler (e.g. counters behind deterministic step names). */
+  readonly state: Map<string, unknown>;
+}
+
+const currentTaskStorage = new AsyncLocalStorage<CurrentTask>();
+const claimedTaskStorage = new AsyncLocalStorage<{ absurd: Absurd; task: ClaimedTask; claimTimeout: number }>();
+
+/** The task whose handler is running in this async context, if any. */
+export function getCurrentTask(): CurrentTask | undefined {
+  return currentTaskStorage.getStore();
+}
+
+/** Runs a claimed task's execution with its claim visible to `runWithTaskContext`. */
+export function runWithClaimedTask<T>(
+  absurd: Absurd,
+  task: ClaimedTask,
+  claimTimeout: number,
+  execute: () => Promise<T>,
+): Promise<T> {
+  return claimedTaskStorage.run({ absurd, task, claimTimeout }, execute);
+}
+
+/** Makes `ctx` the current task for everything `execute` does, including code in other modules. */
+export function runWithTaskContext<T>(ctx: TaskContext, execute: () => Promise<T>): Promise<T> {
+  const claimed = claimedTaskStorage.getStore();
+  if (!claimed) return execute();
+  const current: CurrentTask = {
+    absurd: claimed.absurd,
+    ctx,
+    taskID: claimed.task.task_id,
+    runID: claimed.task.run_id,
+    attempt: claimed.task.attempt,
+    taskName: claimed.task.task_name,
+    queueName: claimed.absurd.queue,
+    claimTimeout: claimed.claimTimeout,
+    state: new Map(),
+  };
+  return currentTaskStorage.run(current, execute);
+}

@@ -1,0 +1,33 @@
+import { ConfigurationError } from '../errors/configuration-error.ts';
+
+export const maxQueueNameBytes = 57;
+
+/**
+ * Rejects queue names the schema would refuse, on the client, with a message that says how to fix them.
+ * Names become parts of table names (`t_<queue>`), so they are limited to 57 bytes in UTF-8.
+ */
+export function validateQueueName(queueName: unknown): string {
+  if (typeof queueName !== 'string' || queueName.trim() === '') {
+    throw new ConfigurationError({
+      setting: 'queueName',
+      message: `Invalid queue name ${JSON.stringify(queueName)}: a queue name must be a non-empty string, e.g. 'agents'.`,
+    });
+  }
+  const bytes = Buffer.byteLength(queueName, 'utf8');
+  if (bytes > maxQueueNameBytes) {
+    throw new ConfigurationError({
+      setting: 'queueName',
+      message:
+        `Invalid queue name "${queueName}": it is ${bytes} bytes in UTF-8, over the limit of ${maxQueueNameBytes} ` +
+        '(queue names become parts of Postgres table names). Choose a shorter name.',
+    });
+  }
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(queueName)) {
+    throw new ConfigurationError({
+      setting: 'queueName',
+      message: `Invalid queue name ${JSON.stringify(queueName)}: control characters (such as NUL or newlines) are not allowed.`,
+    });
+  }
+  return queueName;
+}

@@ -1,0 +1,56 @@
+import pg from 'pg';
+import type { PGlite } from '@electric-sql/pglite';
+import { ConfigurationError } from '../errors/configuration-error.ts';
+import { isDatabase, isPGlite, type Database } from './database.ts';
+import { createPGliteDatabase } from './pglite-database.ts';
+import { createPostgresDatabase } from './postgres-database.ts';
+
+export type DatabaseSource = string | pg.Pool | PGlite | Database;
+
+/** The database URL used when none is given, read the way absurd-sdk reads it. */
+export function defaultDatabaseUrl(): string {
+  return process.env.ABSURD_DATABASE_URL || process.env.PGDATABASE || 'postgresql://localhost/absurd';
+}
+
+/**
+ * Opens the database a client was configured with: `postgres://…` / `postgresql://…` URLs and pools,
+ * `pglite:memory`, `pglite:<directory>`, or an existing PGlite instance.
+ */
+export function openDatabase(source: DatabaseSource | undefined): { database: Database; owned: boolean } {
+  const resolved = source ?? defaultDatabaseUrl();
+  if (isDatabase(resolved)) return { database: resolved, owned: false };
+  if (isPGlite(resolved)) return { database: createPGliteDatabase(resolved), owned: true };
+  if (resolved instanceof pg.Pool) return { database: createPostgresDatabase(resolved, { owned: false }), owned: true };
+  if (typeof resolved !== 'string') {
+    throw new ConfigurationError({
+      setting: 'db',
+      message: 'The db option must be a database URL, a pg.Pool or a PGlite instance.',
+    });
+  }
+  const pgliteLocation = parsePGliteUrl(resolved);
+  if (pgliteLocation !== undefined) return { database: createPGliteDatabase(pgliteLocation), owned: true };
+  if (/^postgres(ql)?:\/\//i.test(resolved)) return { database: createPostgresDatabase(resolved), owned: true };
+  throw new ConfigurationError({
+    setting: 'db',
+    message:
+      `Unrecognised database URL "${redactUrl(resolved)}". Use postgres://user@host:5432/db for Postgres, ` +
+      `pglite:./path/to/dir for an embedded database on disk, or pglite:memory for an in-memory one.`,
+  });
+}
+
+/** `memory` or a directory for `pglite:` URLs; undefined for anything else. */
+export function parsePGliteUrl(url: string): string | undefined {
+  if (!url.toLowerCase().startsWith('pglite:')) return undefined;
+  const location = url.slice('pglite:'.length).replace(/^\/\/(?=\.|\/|memory)/, '');
+  if (location === '' ) {
+    throw new ConfigurationError({
+      setting: 'db',
+      message: 'The pglite: URL names no location. Use pglite:./path/to/dir or pglite:memory.',
+    });
+  }
+  return location === 'memory' || location === ':memory:' ? 'memory' : location;
+}
+
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+}

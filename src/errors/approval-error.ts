@@ -1,0 +1,17 @@
+import { AiSdkAbsurdError } from './ai-sdk-absurd-error.ts';
+
+export type ApprovalErrorReason = 'not-found' | 'already-decided' | 'input-mismatch' | 'not-waiting';
+
+/** Raised when a tool-call decision is refused: no such pending call, decided already, or bound to other input. */
+export class ApprovalError extends AiSdkAbsurdError {
+  readonly reason: ApprovalErrorReason;
+  readonly taskID: string;
+  readonly toolCallId: string;
+
+  constructor(options: { reason: ApprovalErrorReason; taskID: string; toolCallId: string; message: string }) {
+    super({ name: 'AiSdkAbsurdApprovalError', message: options.message });
+    this.reason = options.reason;
+    this.taskID = options.taskID;
+    this.toolCallId = options.toolCallId;
+  }
+}

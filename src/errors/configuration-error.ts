@@ -1,0 +1,14 @@
+import { AiSdkAbsurdError } from './ai-sdk-absurd-error.ts';
+
+/**
+ * Raised for invalid setup that the caller must fix in code or configuration: an unnamed agent,
+ * an invalid queue name, an unknown `pglite:` URL, an unsupported storage mode.
+ */
+export class ConfigurationError extends AiSdkAbsurdError {
+  readonly setting: string;
+
+  constructor(options: { setting: string; message: string; cause?: unknown }) {
+    super({ name: 'AiSdkAbsurdConfigurationError', message: options.message, cause: options.cause });
+    this.setting = options.setting;
+  }
+}

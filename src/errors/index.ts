@@ -1,0 +1,10 @@
+export { AiSdkAbsurdError } from './ai-sdk-absurd-error.ts';
+export { ApprovalError, type ApprovalErrorReason } from './approval-error.ts';
+export { CheckpointCodecError } from './checkpoint-codec-error.ts';
+export { CheckpointSizeError } from './checkpoint-size-error.ts';
+export { ConfigurationError } from './configuration-error.ts';
+export { DatabaseLockedError } from './database-locked-error.ts';
+export { InvalidPayloadError } from './invalid-payload-error.ts';
+export { NotInTaskError } from './not-in-task-error.ts';
+export { ReplayDivergenceError } from './replay-divergence-error.ts';
+export { SchemaVersionError } from './schema-version-error.ts';

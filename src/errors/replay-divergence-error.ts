@@ -1,0 +1,28 @@
+import { AiSdkAbsurdError } from './ai-sdk-absurd-error.ts';
+
+/**
+ * Raised when a checkpoint recorded by an earlier attempt does not match the call now being made
+ * (the prompt, tools, model or settings changed between attempts, or calls ran in another order).
+ */
+export class ReplayDivergenceError extends AiSdkAbsurdError {
+  readonly taskID: string;
+  readonly stepName: string;
+  readonly expected: string;
+  readonly recorded: string;
+
+  constructor(options: { taskID: string; stepName: string; expected: string; recorded: string; detail?: string }) {
+    super({
+      name: 'AiSdkAbsurdReplayDivergenceError',
+      message:
+        `Replay diverged at checkpoint "${options.stepName}" of task ${options.taskID}: the recorded call ` +
+        `(fingerprint ${options.recorded}) differs from the call being made now (fingerprint ${options.expected})` +
+        `${options.detail ? ` (${options.detail})` : ''}. ` +
+        `The agent's prompt, tools, model, settings or call order changed between attempts. ` +
+        `Keep task code deterministic, spawn a new task for the new code, or set replayDivergence: 'warn' | 'ignore'.`,
+    });
+    this.taskID = options.taskID;
+    this.stepName = options.stepName;
+    this.expected = options.expected;
+    this.recorded = options.recorded;
+  }
+}

@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import { Absurd } from '../../src/client/absurd.ts';
+import { SchemaVersionError } from '../../src/errors/schema-version-error.ts';
+import { databaseSchemaVersion, migrate, printSql } from '../../src/schema/migrate.ts';
+import { librarySchemaVersion, loadMigrations } from '../../src/schema/migrations.ts';
+import { schemaSnapshot } from '../support/schema-snapshot.ts';
+import { createTestDatabase, usingPostgres } from '../support/test-database.ts';
+
+describe('migrations', () => {
+  const cleanups: Array<() => Promise<void>> = [];
+  after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+
+  test('are numbered from 0001 without gaps and end at the library version', () => {
+    const migrations = loadMigrations();
+    assert.ok(migrations.length >= 1);
+    migrations.forEach((migration, index) => assert.equal(migration.version, index + 1));
+    assert.equal(librarySchemaVersion(), migrations.length);
+  });
+
+  test('a fresh install from print-sql and the migration chain produce the same schema', async () => {
+    const chained = await createTestDatabase();
+    cleanups.push(() => chained.close());
+    const fresh = await createTestDatabase({ migrated: false });
+    cleanups.push(() => fresh.close());
+    await execScript(fresh, printSql());
+    assert.deepEqual(await schemaSnapshot(fresh), await schemaSnapshot(chained));
+    assert.equal(await databaseSchemaVersion(fresh), librarySchemaVersion());
+  });
+
+  test('re-running migrate is harmless and reports nothing applied', async () => {
+    const database = await createTestDatabase();
+    cleanups.push(() => database.close());
+    const before = await schemaSnapshot(database);
+    const target = database.kind === 'pglite' ? (database.db as PGlite) : new pg.Pool({ connectionString: database.url, max: 2 });
+    try {
+      const result = await migrate(target);
+      assert.deepEqual(result.applied, []);
+      assert.equal(result.version, librarySchemaVersion());
+    } finally {
+      if (target instanceof pg.Pool) await target.end();
+    }
+    assert.deepEqual(await schemaSnapshot(database), before);
+  });
+
+  test('several processes migrating at once apply each migration exactly once', { skip: !usingPostgres && 'needs Postgres (set TEST_DATABASE_URL)' }, async () => {
+    const database = await createTestDatabase({ migrated: false });
+    cleanups.push(() => database.close());
+    const pools = Array.from({ length: 6 }, () => new pg.Pool({ connectionString: database.url, max: 1 }));
+    try {
+      const results = await Promise.all(pools.map((pool) => migrate(pool)));
+      const appliedCounts = results.map((result) => result.applied.length).sort();
+      assert.deepEqual(appliedCounts, [0, 0, 0, 0, 0, librarySchemaVersion()]);
+      const { rows } = await database.query('select count(*)::int as count from ai_sdk_absurd.schema_migrations');
+      assert.equal(rows[0].count, librarySchemaVersion());
+    } finally {
+      await Promise.all(pools.map((pool) => pool.end()));
+    }
+  });
+
+  test('a database migrated by a newer version is refused by migrate() and by the client', async () => {
+    const database = await createTestDatabase();
+    cleanups.push(() => database.close());
+    const newer = librarySchemaVersion() + 1;
+    await database.query(`insert into ai_sdk_absurd.schema_migrations (version, name, checksum) values ($1, 'from_the_future', 'x')`, [newer]);
+    const target = database.kind === 'pglite' ? (database.db as PGlite) : new pg.Pool({ connectionString: database.url, max: 1 });
+    try {
+      await assert.rejects(migrate(target), (error: unknown) => {
+        assert.ok(SchemaVersionError.isInstance(error));
+        assert.match((error as Error).message, new RegExp(`version ${newer}, newer than the version ${librarySchemaVersion()}`));
+        assert.match((error as Error).message, /upgrade this package/);
+        return true;
+      });
+    } finally {
+      if (target instanceof pg.Pool) await target.end();
+    }
+    if (database.kind === 'postgres') {
+      const absurd = new Absurd({ db: database.url, queueName: 'q' });
+      await assert.rejects(absurd.ready(), (error: unknown) => SchemaVersionError.isInstance(error));
+      await absurd.close();
+    }
+    // Nothing stored was touched: the bookkeeping row is still there.
+    const { rows } = await database.query('select max(version)::int as version from ai_sdk_absurd.schema_migrations');
+    assert.equal(rows[0].version, newer);
+  });
+
+  test('a Postgres database without the schema gets an error that says how to install it', { skip: !usingPostgres && 'needs Postgres (set TEST_DATABASE_URL)' }, async () => {
+    const database = await createTestDatabase({ migrated: false });
+    cleanups.push(() => database.close());
+    const absurd = new Absurd({ db: database.url, queueName: 'q' });
+    try {
+      await assert.rejects(absurd.createQueue(), (error: unknown) => {
+        assert.ok(SchemaVersionError.isInstance(error));
+        assert.match((error as Error).message, /npx ai-sdk-absurd init/);
+        return true;
+      });
+    } finally {
+      await absurd.close();
+    }
+    const migrating = new Absurd({ db: database.url, queueName: 'q', migrate: true });
+    try {
+      await migrating.createQueue();
+      assert.deepEqual(await migrating.listQueues(), ['q']);
+    } finally {
+      await migrating.close();
+    }
+  });
+});
+
+async function execScript(database: { kind: string; db: unknown; url: string }, sql: string): Promise<void> {
+  if (database.kind === 'pglite') {
+    await (database.db as PGlite).exec(sql);
+    return;
+  }
+  const client = new pg.Client({ connectionString: database.url });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
