@@ -2,7 +2,11 @@
 import { Command, CommanderError } from 'commander';
 import { AiSdkAbsurdError } from '../errors/ai-sdk-absurd-error.ts';
 import { SchemaVersionError } from '../errors/schema-version-error.ts';
+import { registerApprovalCommands } from './commands/approval-commands.ts';
+import { registerDemoCommand } from './commands/demo-command.ts';
+import { registerRunsCommand } from './commands/runs-command.ts';
 import { registerSchemaCommands } from './commands/schema-commands.ts';
+import { registerShowCommand } from './commands/show-command.ts';
 
 /** Exit codes the CLI documents: 0 ok, 1 failure, 2 usage, 3 schema version. */
 export const exitCodes = { ok: 0, failure: 1, usage: 2, schema: 3 } as const;
@@ -13,6 +17,10 @@ export function createProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerSchemaCommands(program);
+  registerRunsCommand(program);
+  registerShowCommand(program);
+  registerApprovalCommands(program);
+  registerDemoCommand(program);
   return program;
 }
 
@@ -30,7 +38,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
     if (process.env.AI_SDK_ABSURD_DEBUG && error instanceof Error) console.error(error.stack);
-    if (SchemaVersionError.isInstance(error) || (AiSdkAbsurdError.isInstance(error) && error.name.includes('SchemaVersion'))) {
+    // isInstance checks the library-wide marker, so the subclass is told apart by its name.
+    if (error instanceof SchemaVersionError || (AiSdkAbsurdError.isInstance(error) && error.name === 'AiSdkAbsurdSchemaVersionError')) {
       return exitCodes.schema;
     }
     return exitCodes.failure;

@@ -9,6 +9,8 @@ import {
   type SpawnResult,
   type WorkerOptions,
 } from 'absurd-sdk';
+import { decideToolCall, listPendingApprovals } from '../approvals/approval-store.ts';
+import type { ApproveToolCallOptions, PendingApproval, ToolApprovalDecision } from '../approvals/tool-approval.ts';
 import type { Database, Queryable } from '../db/database.ts';
 import { openDatabase, type DatabaseSource } from '../db/open-database.ts';
 import { assertSchemaCurrent, migrate } from '../schema/migrate.ts';
@@ -104,6 +106,24 @@ export class Absurd extends SdkAbsurd {
   override async createQueue(queueName?: string, options?: Parameters<SdkAbsurd['createQueue']>[1]): Promise<void> {
     validateQueueName(queueName ?? this.queue);
     return super.createQueue(queueName, options);
+  }
+
+  /**
+   * Tool calls that wait for a person's decision, oldest first, across every queue unless `queue`
+   * is given (task ids are unique across queues).
+   */
+  async listPendingApprovals(options: { taskID?: string; queue?: string } = {}): Promise<PendingApproval[]> {
+    await this.ready();
+    return listPendingApprovals(this.database, options);
+  }
+
+  /**
+   * Approves or denies one waiting tool call and wakes its task. The first valid decision wins;
+   * a second one, one for a call nobody waits on, or one bound to another input is refused.
+   */
+  async approveToolCall(options: ApproveToolCallOptions): Promise<ToolApprovalDecision> {
+    await this.ready();
+    return decideToolCall(this.database, options);
   }
 
   override async executeTask(

@@ -24,7 +24,8 @@ export async function mapDatabaseError(error: unknown, database: Database): Prom
     return error;
   }
   if (code === '42P01') {
-    const match = /relation "absurd\.[tcerw]_(.+)" does not exist/.exec(message);
+    // Either the schema's own check ("queue x does not exist") or a missing per-queue table.
+    const match = /^queue (.+) does not exist/.exec(message) ?? /relation "absurd\.[tcerw]_(.+)" does not exist/.exec(message);
     if (match) {
       const queue = match[1];
       return Object.assign(

@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Absurd } from '../client/absurd.ts';
+import { fingerprint } from '../codec/fingerprint.ts';
+import { ApprovalError } from '../errors/approval-error.ts';
+import { createTestDatabase, uniqueQueueName, type TestDatabase } from '../../test/support/test-database.ts';
+import { expireToolCall, recordApprovalRequest } from './approval-store.ts';
+import { approvalEventName } from './tool-approval.ts';
+
+describe('approval store', () => {
+  let database: TestDatabase;
+  let absurd: Absurd;
+  before(async () => {
+    database = await createTestDatabase();
+    absurd = new Absurd({ db: database.db, queueName: uniqueQueueName('approvals') });
+    absurd.registerTask({ name: 'wait' }, async () => null);
+    await absurd.createQueue();
+  });
+  after(async () => {
+    await absurd.close();
+    await database.close();
+  });
+
+  async function waitingCall(toolCallId = 'call-1', input: unknown = { amount: 5 }, timeoutSeconds: number | null = null) {
+    const { taskID } = await absurd.spawn('wait', {});
+    await recordApprovalRequest(absurd.database, {
+      taskID,
+      toolCallId,
+      queueName: absurd.queue,
+      toolName: 'refund',
+      input,
+      inputDigest: fingerprint(input),
+      timeoutSeconds,
+    });
+    return taskID;
+  }
+
+  test('lists a waiting call once, however often it is recorded', async () => {
+    const taskID = await waitingCall('call-1', { amount: 5 }, 60);
+    await recordApprovalRequest(absurd.database, {
+      taskID,
+      toolCallId: 'call-1',
+      queueName: absurd.queue,
+      toolName: 'refund',
+      input: { amount: 5 },
+      inputDigest: fingerprint({ amount: 5 }),
+      timeoutSeconds: 60,
+    });
+    const pending = await absurd.listPendingApprovals({ taskID });
+    assert.equal(pending.length, 1);
+    const [approval] = pending;
+    assert.equal(approval!.toolCallId, 'call-1');
+    assert.equal(approval!.toolName, 'refund');
+    assert.deepEqual(approval!.input, { amount: 5 });
+    assert.ok(approval!.requestedAt instanceof Date);
+    assert.equal(approval!.expiresAt!.getTime() - approval!.requestedAt.getTime(), 60_000);
+    assert.deepEqual(await absurd.listPendingApprovals({ taskID: 'not-a-uuid' }), []);
+  });
+
+  test('the first decision wins, emits the event once, and a second decision is refused', async () => {
+    const taskID = await waitingCall();
+    const decision = await absurd.approveToolCall({ taskID, toolCallId: 'call-1', approved: true, reason: 'ok' });
+    assert.equal(decision.approved, true);
+    assert.equal(decision.decidedBy, 'person');
+    const { rows } = await database.query(`select payload from absurd."e_${absurd.queue}" where event_name = $1`, [
+      approvalEventName(taskID, 'call-1'),
+    ]);
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0].payload.approved, true);
+    await assert.rejects(absurd.approveToolCall({ taskID, toolCallId: 'call-1', approved: false }), (error: unknown) => {
+      assert.ok(error instanceof ApprovalError);
+      assert.equal(error.reason, 'already-decided');
+      assert.match(error.message, /already approved .* the first decision stands/);
+      return true;
+    });
+    assert.deepEqual(await absurd.listPendingApprovals({ taskID }), []);
+  });
+
+  test('concurrent decisions: exactly one lands', async () => {
+    const taskID = await waitingCall();
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 5 }, (_, index) =>
+        absurd.approveToolCall({ taskID, toolCallId: 'call-1', approved: index % 2 === 0 }),
+      ),
+    );
+    assert.equal(outcomes.filter((outcome) => outcome.status === 'fulfilled').length, 1);
+    for (const outcome of outcomes) {
+      if (outcome.status === 'rejected') assert.equal((outcome.reason as ApprovalError).reason, 'already-decided');
+    }
+  });
+
+  test('a decision bound to another input is refused and changes nothing', async () => {
+    const taskID = await waitingCall('call-1', { amount: 5 });
+    await assert.rejects(
+      absurd.approveToolCall({ taskID, toolCallId: 'call-1', approved: true, input: { amount: 500 } }),
+      (error: unknown) => error instanceof ApprovalError && error.reason === 'input-mismatch',
+    );
+    const decision = await absurd.approveToolCall({ taskID, toolCallId: 'call-1', approved: true, input: { amount: 5 } });
+    assert.equal(decision.approved, true);
+  });
+
+  test('unknown calls and tasks that stopped waiting are refused', async () => {
+    const taskID = await waitingCall();
+    await assert.rejects(
+      absurd.approveToolCall({ taskID, toolCallId: 'call-404', approved: true }),
+      (error: unknown) => error instanceof ApprovalError && error.reason === 'not-found' && /listPendingApprovals/.test(error.message),
+    );
+    await assert.rejects(
+      absurd.approveToolCall({ taskID: 'nonsense', toolCallId: 'call-1', approved: true }),
+      (error: unknown) => error instanceof ApprovalError && error.reason === 'not-found',
+    );
+    await absurd.cancelTask(taskID);
+    assert.deepEqual(await absurd.listPendingApprovals({ taskID }), []);
+    await assert.rejects(
+      absurd.approveToolCall({ taskID, toolCallId: 'call-1', approved: true }),
+      (error: unknown) => error instanceof ApprovalError && error.reason === 'not-waiting',
+    );
+  });
+
+  test('a timeout denies the call unless a person decided first', async () => {
+    const expired = await waitingCall();
+    const timedOut = await expireToolCall(absurd.database, { taskID: expired, toolCallId: 'call-1' });
+    assert.deepEqual([timedOut.approved, timedOut.reason, timedOut.decidedBy], [false, 'timed out', 'timeout']);
+    await assert.rejects(absurd.approveToolCall({ taskID: expired, toolCallId: 'call-1', approved: true }), /timed out/);
+
+    const decided = await waitingCall();
+    await absurd.approveToolCall({ taskID: decided, toolCallId: 'call-1', approved: true });
+    const standing = await expireToolCall(absurd.database, { taskID: decided, toolCallId: 'call-1' });
+    assert.deepEqual([standing.approved, standing.decidedBy], [true, 'person']);
+  });
+});
