@@ -42,6 +42,8 @@ async function createPostgresDatabase(adminUrl: string, migrated: boolean): Prom
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   const pool = new pg.Pool({ connectionString: url.toString(), max: 4 });
+  // Dropping the database terminates idle connections the pool may not have closed yet.
+  pool.on('error', () => {});
   if (migrated) await migrate(pool);
   return {
     kind: 'postgres',
