@@ -1,0 +1,12 @@
+export { AbsurdAgent, type AbsurdAgentSettings, type DurableAgentOptions } from './absurd-agent.ts';
+export { absurdModelMiddleware, durableModel, isDurableModel, type DurableModelOptions } from './durable-model.ts';
+export { durableTool, durableTools, type DurableToolOptions } from './durable-tool.ts';
+export {
+  describeCheckpoint,
+  type CheckpointDescription,
+  type McpToolListingCheckpoint,
+  type ModelCallCheckpoint,
+  type ToolCallCheckpoint,
+} from './checkpoint-format.ts';
+export { recordedTaskFailure, type ReplayDivergencePolicy } from './run-scope.ts';
+export type { DurableCallOptions } from './standalone-binding.ts';
