@@ -1,25 +1,60 @@
 /**
  * ai-sdk-absurd: durable Vercel AI SDK agents on Postgres alone.
+ *
+ * Wrap an ordinary AI SDK agent in `AbsurdAgent`, call it inside an Absurd task, and every model
+ * call, tool call and MCP call becomes a checkpoint; a crashed run resumes without repeating them.
  * @module
  */
 export { Absurd, wakeupChannel, type AbsurdOptions, type Worker } from './client/absurd.ts';
 export { getCurrentTask, type CurrentTask } from './client/current-task.ts';
+
+export {
+  AbsurdAgent,
+  absurdModelMiddleware,
+  describeCheckpoint,
+  durableModel,
+  durableTool,
+  durableTools,
+  isDurableModel,
+  type AbsurdAgentSettings,
+  type CheckpointDescription,
+  type DurableAgentOptions,
+  type DurableCallOptions,
+  type DurableModelOptions,
+  type DurableToolOptions,
+  type McpToolListingCheckpoint,
+  type ModelCallCheckpoint,
+  type ReplayDivergencePolicy,
+  type ToolCallCheckpoint,
+} from './agent/index.ts';
+export { durableMCPClient, type DurableMCPClient, type DurableMCPClientOptions } from './agent/durable-mcp-client.ts';
+
+export type { ApproveToolCallOptions, PendingApproval, ToolApprovalDecision } from './approvals/tool-approval.ts';
+
+export {
+  checkpointCodecVersion,
+  decodeCheckpoint,
+  defaultMaxCheckpointBytes,
+  encodeCheckpoint,
+} from './codec/checkpoint-codec.ts';
+
 export { migrate, printSql, databaseSchemaVersion, type MigrateResult, type MigrationTarget } from './schema/migrate.ts';
 export { librarySchemaVersion } from './schema/migrations.ts';
 export type { Database, Queryable } from './db/database.ts';
 export * from './errors/index.ts';
+
 export {
   CancelledTask,
   FailedTask,
   SuspendTask,
   TimeoutError,
   TaskContext,
-  type JsonValue,
+  type ClaimedTask,
   type JsonObject,
+  type JsonValue,
   type SpawnOptions,
   type SpawnResult,
-  type TaskResultSnapshot,
   type TaskHandler,
+  type TaskResultSnapshot,
   type WorkerOptions,
-  type ClaimedTask,
 } from 'absurd-sdk';

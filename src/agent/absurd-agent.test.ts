@@ -204,10 +204,16 @@ describe('inside a task', () => {
     assert.deepEqual(names, ['rebound:1/model:1', 'rebound:1/model:1/tool:echo:call-1', 'rebound:1/model:2']);
   });
 
-  test('a tool that needs approval stops the run with the approval request, as in a plain agent', async () => {
+  test("with approvals: 'return', a tool that needs approval stops the run with the request, as in a plain agent", async () => {
     const calls: string[] = [];
     const agent = new AbsurdAgent(
-      { id: 'careful', model: scriptedModel(echoOnce), tools: echoTools(calls), toolApproval: { echo: 'user-approval' } },
+      {
+        id: 'careful',
+        model: scriptedModel(echoOnce),
+        tools: echoTools(calls),
+        toolApproval: { echo: 'user-approval' },
+        approvals: 'return',
+      },
       harness.absurd,
     );
     harness.absurd.registerTask({ name: 'approve' }, async () => {

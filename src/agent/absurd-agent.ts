@@ -12,7 +12,7 @@ import type {
 import type { Context, ToolSet } from '@ai-sdk/provider-utils';
 import type { Absurd } from '../client/absurd.ts';
 import { ConfigurationError } from '../errors/configuration-error.ts';
-import { generateRun, streamRun } from './agent-loop.ts';
+import { generateRun, streamRun, type ApprovalSettings } from './agent-loop.ts';
 import { startAgentRun } from './agent-run.ts';
 import type { ReplayDivergencePolicy } from './run-scope.ts';
 import { validateScopeName } from './step-names.ts';
@@ -26,6 +26,17 @@ export interface DurableAgentOptions {
   readonly replayDivergence?: ReplayDivergencePolicy;
   /** Largest checkpoint in bytes of JSON (default 8 MiB). */
   readonly maxCheckpointBytes?: number;
+  /**
+   * Tool calls that need approval (`needsApproval`, `toolApproval`): 'suspend' (the default) records
+   * the request, suspends the task until a person decides with `absurd.approveToolCall()`, and
+   * continues the run; 'return' ends the run with the requests, as a plain ToolLoopAgent does.
+   */
+  readonly approvals?: 'suspend' | 'return';
+  /**
+   * Seconds a tool call may wait for a decision before it counts as denied with reason "timed out":
+   * one number for every tool, or `{ default, tools: { toolName: seconds } }`. Unset waits forever.
+   */
+  readonly approvalTimeout?: number | { readonly default?: number; readonly tools?: Readonly<Record<string, number>> };
 }
 
 export type AbsurdAgentSettings<
@@ -53,6 +64,7 @@ export class AbsurdAgent<
   /** The client whose tasks run this agent. */
   readonly absurd: Absurd;
   private readonly settings: ToolLoopAgentSettings<CALL_OPTIONS, TOOLS, RUNTIME_CONTEXT, OUTPUT>;
+  private readonly approvals: ApprovalSettings;
   private readonly durable: { replayDivergence: ReplayDivergencePolicy; maxCheckpointBytes: number | undefined };
 
   constructor(
@@ -66,7 +78,14 @@ export class AbsurdAgent<
         message: 'new AbsurdAgent(settings, absurd) needs the Absurd client as its second argument: new AbsurdAgent(settings, new Absurd({ db })).',
       });
     }
-    const { replayDivergence = 'error', maxCheckpointBytes, ...agentSettings } = settings;
+    const { replayDivergence = 'error', maxCheckpointBytes, approvals = 'suspend', approvalTimeout, ...agentSettings } = settings;
+    if (approvals !== 'suspend' && approvals !== 'return') {
+      throw new ConfigurationError({
+        setting: 'approvals',
+        message: `approvals must be 'suspend' or 'return', not ${JSON.stringify(approvals)}.`,
+      });
+    }
+    this.approvals = { mode: approvals, timeoutSeconds: approvalTimeoutLookup(approvalTimeout) };
     if (!['error', 'warn', 'ignore'].includes(replayDivergence)) {
       throw new ConfigurationError({
         setting: 'replayDivergence',
@@ -98,7 +117,7 @@ export class AbsurdAgent<
   ): Promise<GenerateTextResult<TOOLS, RUNTIME_CONTEXT, OUTPUT>> {
     try {
       const run = this.start(parameters.abortSignal, 'generate');
-      return generateRun(run, parameters as never) as Promise<GenerateTextResult<TOOLS, RUNTIME_CONTEXT, OUTPUT>>;
+      return generateRun(run, parameters as never, this.approvals) as Promise<GenerateTextResult<TOOLS, RUNTIME_CONTEXT, OUTPUT>>;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -125,4 +144,23 @@ export class AbsurdAgent<
       operation: `AbsurdAgent "${this.name}".${method}()`,
     });
   }
+}
+
+function approvalTimeoutLookup(timeout: DurableAgentOptions['approvalTimeout']): (toolName: string) => number | undefined {
+  const check = (seconds: unknown, where: string) => {
+    if (seconds !== undefined && (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0)) {
+      throw new ConfigurationError({
+        setting: 'approvalTimeout',
+        message: `approvalTimeout${where} must be a number of seconds >= 0, not ${JSON.stringify(seconds)}.`,
+      });
+    }
+    return seconds as number | undefined;
+  };
+  if (timeout === undefined || typeof timeout === 'number') {
+    const seconds = check(timeout, '');
+    return () => seconds;
+  }
+  const fallback = check(timeout.default, '.default');
+  const perTool = new Map(Object.entries(timeout.tools ?? {}).map(([name, seconds]) => [name, check(seconds, `.tools.${name}`)]));
+  return (toolName) => (perTool.has(toolName) ? perTool.get(toolName) : fallback);
 }

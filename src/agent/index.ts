@@ -8,5 +8,5 @@ export {
   type ModelCallCheckpoint,
   type ToolCallCheckpoint,
 } from './checkpoint-format.ts';
-export { recordedTaskFailure, type ReplayDivergencePolicy } from './run-scope.ts';
+export type { ReplayDivergencePolicy } from './run-scope.ts';
 export type { DurableCallOptions } from './standalone-binding.ts';

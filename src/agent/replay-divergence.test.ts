@@ -13,7 +13,8 @@ import {
 import { AbsurdAgent } from './absurd-agent.ts';
 import { getCurrentTask } from '../client/current-task.ts';
 import { durableTools } from './durable-tool.ts';
-import { recordedTaskFailure, type ReplayDivergencePolicy } from './run-scope.ts';
+import { recordedTaskFailure } from '../client/current-task.ts';
+import type { ReplayDivergencePolicy } from './run-scope.ts';
 
 let harness: AgentHarness;
 before(async () => {

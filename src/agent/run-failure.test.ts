@@ -17,7 +17,7 @@ import {
 } from '../../test/agent/agent-harness.ts';
 import { getCurrentTask } from '../client/current-task.ts';
 import { AbsurdAgent } from './absurd-agent.ts';
-import { recordedTaskFailure } from './run-scope.ts';
+import { recordedTaskFailure } from '../client/current-task.ts';
 
 let harness: AgentHarness;
 before(async () => {

@@ -2,7 +2,7 @@
 // live, which model call asked for each tool call, and the first error that must end the run.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { StepHandle } from 'absurd-sdk';
-import type { CurrentTask } from '../client/current-task.ts';
+import { recordTaskFailure, type CurrentTask } from '../client/current-task.ts';
 import { ReplayDivergenceError } from '../errors/replay-divergence-error.ts';
 import { beginCheckpoint } from './checkpoint-store.ts';
 import { PromptDigests } from './model-call-fingerprint.ts';
@@ -26,8 +26,6 @@ export interface ModelCallSlot {
   readonly handle: StepHandle<unknown>;
   readonly fingerprint: string;
 }
-
-const taskFailureKey = 'ai-sdk-absurd:task-failure';
 
 export class RunScope {
   readonly task: CurrentTask;
@@ -60,7 +58,7 @@ export class RunScope {
   fail(error: unknown): void {
     if (this.failure) return;
     this.failure = { error };
-    if (!this.task.state.has(taskFailureKey)) this.task.state.set(taskFailureKey, { error });
+    recordTaskFailure(this.task, error);
     this.abortController.abort(error);
   }
 
@@ -126,13 +124,6 @@ export class RunScope {
   }
 }
 
-/**
- * The first error a durable run recorded in this task execution, if any. A task handler that returns
- * normally after such an error (for example after reading only `result.stream`) must still fail.
- */
-export function recordedTaskFailure(task: CurrentTask): { readonly error: unknown } | undefined {
-  return task.state.get(taskFailureKey) as { readonly error: unknown } | undefined;
-}
 
 /** Set around a durable tool's `execute`, so agent runs started inside it get a nested scope. */
 export const enclosingScope = new AsyncLocalStorage<string>();

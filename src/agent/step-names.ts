@@ -59,3 +59,11 @@ export function validateScopeName(name: unknown, setting: string, fix: string): 
   }
   return name;
 }
+
+/**
+ * Checkpoints of a tool call waiting for a person: the recorded request, the event the task
+ * suspends on, and the decision that stands.
+ */
+export function approvalStepName(scope: string, toolCallId: string, part: 'request' | 'event' | 'decision'): string {
+  return `${scope}/approval:${toolCallId}/${part}`;
+}

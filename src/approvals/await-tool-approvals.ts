@@ -3,6 +3,7 @@ import { getCurrentTask } from '../client/current-task.ts';
 import { fingerprint } from '../codec/fingerprint.ts';
 import { ApprovalError } from '../errors/approval-error.ts';
 import { NotInTaskError } from '../errors/not-in-task-error.ts';
+import { approvalStepName } from '../agent/step-names.ts';
 import { expireToolCall, recordApprovalRequest } from './approval-store.ts';
 import { approvalEventName, type ToolApprovalDecision } from './tool-approval.ts';
 
@@ -45,8 +46,7 @@ export async function awaitToolApprovals(
     const { toolCallId, toolName, input } = request.toolCall;
     const inputDigest = fingerprint(input ?? null);
     const timeoutSeconds = options.timeoutSeconds?.(toolName);
-    const base = `${options.scope}/approval/${toolCallId}`;
-    await ctx.step(`${base}/request`, async () => {
+    await ctx.step(approvalStepName(options.scope, toolCallId, 'request'), async () => {
       await recordApprovalRequest(absurd.database, {
         taskID: current.taskID,
         toolCallId,
@@ -58,14 +58,14 @@ export async function awaitToolApprovals(
       });
       return { toolName, inputDigest };
     });
-    const handle = await ctx.beginStep<ToolApprovalDecision>(`${base}/decision`);
+    const handle = await ctx.beginStep<ToolApprovalDecision>(approvalStepName(options.scope, toolCallId, 'decision'));
     let decision: ToolApprovalDecision;
     if (handle.done) {
       decision = handle.state;
     } else {
       try {
         decision = (await ctx.awaitEvent(approvalEventName(current.taskID, toolCallId), {
-          stepName: `${base}/event`,
+          stepName: approvalStepName(options.scope, toolCallId, 'event'),
           timeout: timeoutSeconds,
         })) as unknown as ToolApprovalDecision;
       } catch (error) {

@@ -7,6 +7,8 @@ import {
   type JsonValue,
   type SpawnOptions,
   type SpawnResult,
+  type TaskHandler,
+  type TaskRegistrationOptions,
   type WorkerOptions,
 } from 'absurd-sdk';
 import { decideToolCall, listPendingApprovals } from '../approvals/approval-store.ts';
@@ -14,7 +16,7 @@ import type { ApproveToolCallOptions, PendingApproval, ToolApprovalDecision } fr
 import type { Database, Queryable } from '../db/database.ts';
 import { openDatabase, type DatabaseSource } from '../db/open-database.ts';
 import { assertSchemaCurrent, migrate } from '../schema/migrate.ts';
-import { runWithClaimedTask, runWithTaskContext } from './current-task.ts';
+import { getCurrentTask, recordedTaskFailure, runWithClaimedTask, runWithTaskContext } from './current-task.ts';
 import { mapDatabaseError } from './map-database-error.ts';
 import { validatePayload } from './validate-payload.ts';
 import { validateQueueName } from './queue-name.ts';
@@ -91,6 +93,21 @@ export class Absurd extends SdkAbsurd {
   /** Resolves once the database is open and holds the schema this library needs. */
   async ready(): Promise<void> {
     await this.readiness;
+  }
+
+  /**
+   * Registers a handler as absurd-sdk does. A durable run that failed inside the handler (a model
+   * stream error, a cancelled task) fails the execution even when the handler returns normally, so a
+   * task never completes with the partial output of a run that Absurd should retry.
+   */
+  override registerTask<P = any, R = any>(options: TaskRegistrationOptions, handler: TaskHandler<P, R>): void {
+    super.registerTask<P, R>(options, async (params, ctx) => {
+      const result = await handler(params, ctx);
+      const current = getCurrentTask();
+      const failure = current && recordedTaskFailure(current);
+      if (failure) throw failure.error;
+      return result;
+    });
   }
 
   override async spawn<P = any>(taskName: string, params: P, options?: SpawnOptions): Promise<SpawnResult> {

@@ -52,3 +52,18 @@ export function runWithTaskContext<T>(ctx: TaskContext, execute: () => Promise<T
   };
   return currentTaskStorage.run(current, execute);
 }
+
+const taskFailureKey = 'ai-sdk-absurd:task-failure';
+
+/**
+ * Records an error that must fail this execution even if the handler then returns normally (for
+ * example a durable stream that failed while the handler only read part of it). The first one wins.
+ */
+export function recordTaskFailure(task: CurrentTask, error: unknown): void {
+  if (!task.state.has(taskFailureKey)) task.state.set(taskFailureKey, { error });
+}
+
+/** The first error recorded with `recordTaskFailure` in this execution, if any. */
+export function recordedTaskFailure(task: CurrentTask): { readonly error: unknown } | undefined {
+  return task.state.get(taskFailureKey) as { readonly error: unknown } | undefined;
+}
