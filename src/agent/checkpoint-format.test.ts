@@ -69,3 +69,25 @@ test('MCP tool listings and anything else', () => {
   assert.deepEqual(describeCheckpoint('my-step', { some: 'value' }), { type: 'other', name: 'my-step' });
   assert.deepEqual(describeCheckpoint('my-step', null), { type: 'other', name: 'my-step' });
 });
+
+test('approval checkpoints are described by phase, with the decision that stands', () => {
+  assert.deepEqual(describeCheckpoint('support:1/approval:call-9/request', { toolName: 'refund', inputDigest: 'd' }), {
+    type: 'approval',
+    name: 'support:1/approval:call-9/request',
+    toolCallId: 'call-9',
+    phase: 'requested',
+    toolName: 'refund',
+  });
+  const decision = { approved: false, reason: 'timed out', inputDigest: 'd', decidedBy: 'timeout', decidedAt: '2026-01-01T00:00:00.000Z' };
+  assert.deepEqual(describeCheckpoint('support:1/approval:call-9/decision', decision), {
+    type: 'approval',
+    name: 'support:1/approval:call-9/decision',
+    toolCallId: 'call-9',
+    phase: 'decided',
+    approved: false,
+    reason: 'timed out',
+    decidedBy: 'timeout',
+    decidedAt: '2026-01-01T00:00:00.000Z',
+  });
+  assert.equal((describeCheckpoint('support:1/approval:call-9/event', decision) as { phase: string }).phase, 'delivered');
+});

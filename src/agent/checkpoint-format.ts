@@ -104,6 +104,18 @@ export type CheckpointDescription =
       readonly startedAt: string | null;
       readonly durationMs: number | null;
     }
+  | {
+      readonly type: 'approval';
+      readonly name: string;
+      readonly toolCallId: string;
+      /** requested: the call was recorded for a person; delivered: the decision woke the task; decided: it stands. */
+      readonly phase: 'requested' | 'delivered' | 'decided';
+      readonly toolName?: string;
+      readonly approved?: boolean;
+      readonly reason?: string | null;
+      readonly decidedBy?: 'person' | 'timeout';
+      readonly decidedAt?: string;
+    }
   | { readonly type: 'other'; readonly name: string };
 
 /**
@@ -139,6 +151,21 @@ export function describeCheckpoint(name: string, state: unknown): CheckpointDesc
       ...(outcome === 'error' ? { error: describeError(name, record.value) } : {}),
       startedAt: text(record.startedAt) ?? '',
       durationMs: count(record.durationMs) ?? 0,
+    };
+  }
+  const approval = /\/approval:(.+)\/(request|event|decision)$/.exec(name);
+  if (approval) {
+    const phase = approval[2] === 'request' ? 'requested' : approval[2] === 'event' ? 'delivered' : 'decided';
+    return {
+      type: 'approval',
+      name,
+      toolCallId: approval[1]!,
+      phase,
+      ...(text(record?.toolName) ? { toolName: text(record?.toolName) } : {}),
+      ...(typeof record?.approved === 'boolean' ? { approved: record.approved } : {}),
+      ...(phase !== 'requested' ? { reason: text(record?.reason) ?? null } : {}),
+      ...(record?.decidedBy === 'person' || record?.decidedBy === 'timeout' ? { decidedBy: record.decidedBy } : {}),
+      ...(text(record?.decidedAt) ? { decidedAt: text(record?.decidedAt) } : {}),
     };
   }
   const listingName = /(?:^|\/)mcp:([^/]+)\/tools$/.exec(name);
