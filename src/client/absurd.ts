@@ -20,6 +20,7 @@ import { getCurrentTask, recordedTaskFailure, runWithClaimedTask, runWithTaskCon
 import { mapDatabaseError } from './map-database-error.ts';
 import { validatePayload } from './validate-payload.ts';
 import { validateQueueName } from './queue-name.ts';
+import { validateName } from './task-name.ts';
 import { WakeSignal } from './wake-signal.ts';
 
 export interface AbsurdOptions extends Omit<SdkAbsurdOptions, 'db'> {
@@ -101,6 +102,8 @@ export class Absurd extends SdkAbsurd {
    * task never completes with the partial output of a run that Absurd should retry.
    */
   override registerTask<P = any, R = any>(options: TaskRegistrationOptions, handler: TaskHandler<P, R>): void {
+    validateName(options?.name, 'task');
+    if (options.queue !== undefined) validateQueueName(options.queue);
     super.registerTask<P, R>(options, async (params, ctx) => {
       const result = await handler(params, ctx);
       const current = getCurrentTask();
@@ -111,11 +114,15 @@ export class Absurd extends SdkAbsurd {
   }
 
   override async spawn<P = any>(taskName: string, params: P, options?: SpawnOptions): Promise<SpawnResult> {
+    validateName(taskName, 'task');
+    if (options?.queue !== undefined) validateQueueName(options.queue);
     validatePayload(params, { subject: `Params of task "${taskName}"`, maxBytes: this.maxPayloadBytes });
     return super.spawn(taskName, params, options);
   }
 
   override async emitEvent(eventName: string, payload?: JsonValue, queueName?: string): Promise<void> {
+    validateName(eventName, 'event');
+    if (queueName !== undefined) validateQueueName(queueName);
     validatePayload(payload ?? null, { subject: `Payload of event "${eventName}"`, maxBytes: this.maxPayloadBytes });
     return super.emitEvent(eventName, payload, queueName);
   }

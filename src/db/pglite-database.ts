@@ -1,7 +1,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { DatabaseLockedError } from '../errors/database-locked-error.ts';
 import { migrate } from '../schema/migrate.ts';
 import type { Database, Queryable } from './database.ts';
@@ -27,7 +27,8 @@ export function createPGliteDatabase(location: string | PGlite): Database {
     pglitePromise = migrate(location).then(() => location);
     release = async () => {};
   } else if (location === 'memory') {
-    pglitePromise = PGlite.create().then(async (pglite) => {
+    pglitePromise = loadPGlite().then(async (PGliteClass) => {
+      const pglite = await PGliteClass.create();
       await migrate(pglite);
       return pglite;
     });
@@ -42,7 +43,8 @@ export function createPGliteDatabase(location: string | PGlite): Database {
       const releaseLock = acquireDirectoryLock(directory);
       const opening = (async () => {
         await mkdir(dirname(directory), { recursive: true });
-        const pglite = await PGlite.create(directory);
+        const PGliteClass = await loadPGlite();
+        const pglite = await PGliteClass.create(directory);
         await migrate(pglite);
         return pglite;
       })();
@@ -101,6 +103,12 @@ export function createPGliteDatabase(location: string | PGlite): Database {
     },
     close: () => release(),
   };
+}
+
+/** Loaded on first use, so processes that only talk to Postgres never pay for the embedded engine. */
+async function loadPGlite(): Promise<typeof PGlite> {
+  const module = await import('@electric-sql/pglite');
+  return module.PGlite;
 }
 
 /**
