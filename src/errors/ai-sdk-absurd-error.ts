@@ -13,7 +13,16 @@ export class AiSdkAbsurdError extends Error {
     this.name = options.name;
   }
 
-  static isInstance(error: unknown): error is AiSdkAbsurdError {
-    return error != null && typeof error === 'object' && symbol in error;
+  /**
+   * True when `error` is this class of error, also when it comes from another copy of this package.
+   * On the base class, true for every error this library raises.
+   */
+  static isInstance<T extends abstract new (...args: any[]) => AiSdkAbsurdError>(
+    this: T & { readonly errorName?: string },
+    error: unknown,
+  ): error is InstanceType<T> {
+    if (error == null || typeof error !== 'object' || !(symbol in error)) return false;
+    if ((this as unknown) === AiSdkAbsurdError) return true;
+    return error instanceof this || (error as unknown as Error).name === this.errorName;
   }
 }

@@ -5,11 +5,12 @@ import { AiSdkAbsurdError } from './ai-sdk-absurd-error.ts';
  * references, or a checkpoint written by an incompatible codec version.
  */
 export class CheckpointCodecError extends AiSdkAbsurdError {
+  static readonly errorName = 'AiSdkAbsurdCheckpointCodecError';
   readonly stepName: string | undefined;
   readonly path: string;
 
   constructor(options: { message: string; path: string; stepName?: string; cause?: unknown }) {
-    super({ name: 'AiSdkAbsurdCheckpointCodecError', message: options.message, cause: options.cause });
+    super({ name: CheckpointCodecError.errorName, message: options.message, cause: options.cause });
     this.stepName = options.stepName;
     this.path = options.path;
   }

@@ -5,6 +5,7 @@ import { AiSdkAbsurdError } from './ai-sdk-absurd-error.ts';
  * (the prompt, tools, model or settings changed between attempts, or calls ran in another order).
  */
 export class ReplayDivergenceError extends AiSdkAbsurdError {
+  static readonly errorName = 'AiSdkAbsurdReplayDivergenceError';
   readonly taskID: string;
   readonly stepName: string;
   readonly expected: string;
@@ -12,7 +13,7 @@ export class ReplayDivergenceError extends AiSdkAbsurdError {
 
   constructor(options: { taskID: string; stepName: string; expected: string; recorded: string; detail?: string }) {
     super({
-      name: 'AiSdkAbsurdReplayDivergenceError',
+      name: ReplayDivergenceError.errorName,
       message:
         `Replay diverged at checkpoint "${options.stepName}" of task ${options.taskID}: the recorded call ` +
         `(fingerprint ${options.recorded}) differs from the call being made now (fingerprint ${options.expected})` +
