@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { AiSdkAbsurdError } from '../errors/ai-sdk-absurd-error.ts';
+import { readFileSync } from 'node:fs';
 import { SchemaVersionError } from '../errors/schema-version-error.ts';
 import { registerApprovalCommands } from './commands/approval-commands.ts';
 import { registerDemoCommand } from './commands/demo-command.ts';
@@ -14,6 +14,7 @@ export const exitCodes = { ok: 0, failure: 1, usage: 2, schema: 3 } as const;
 export function createProgram(): Command {
   const program = new Command('ai-sdk-absurd')
     .description('Durable Vercel AI SDK agents on Postgres: schema management, runs, approvals and a demo.')
+    .version(packageVersion(), '-v, --version', 'print the version of ai-sdk-absurd')
     .showHelpAfterError()
     .exitOverride();
   registerSchemaCommands(program);
@@ -22,6 +23,11 @@ export function createProgram(): Command {
   registerApprovalCommands(program);
   registerDemoCommand(program);
   return program;
+}
+
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return manifest.version;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -38,8 +44,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
     if (process.env.AI_SDK_ABSURD_DEBUG && error instanceof Error) console.error(error.stack);
-    // isInstance checks the library-wide marker, so the subclass is told apart by its name.
-    if (error instanceof SchemaVersionError || (AiSdkAbsurdError.isInstance(error) && error.name === 'AiSdkAbsurdSchemaVersionError')) {
+    if (SchemaVersionError.isInstance(error)) {
       return exitCodes.schema;
     }
     return exitCodes.failure;

@@ -1,0 +1,52 @@
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { withClient, withDatabaseOption } from '../database-option.ts';
+import { formatCount, formatTable, formatTime } from '../format-output.ts';
+import { listRecentTasks } from '../task-history.ts';
+
+const taskStates = ['pending', 'running', 'sleeping', 'completed', 'failed', 'cancelled'];
+
+/** `runs`: the most recent tasks with their state, attempts, model calls and tokens. */
+export function registerRunsCommand(program: Command): void {
+  withDatabaseOption(
+    program
+      .command('runs')
+      .description('list recent tasks (every queue unless --queue is given): state, attempts, model calls, tokens')
+      .option('--queue <name>', 'only this queue')
+      .addOption(new Option('--state <state>', 'only tasks in this state').choices(taskStates))
+      .option('--limit <n>', 'how many tasks to list', parsePositiveInteger, 20)
+      .option('--json', 'print JSON'),
+  ).action(async (options: { db?: string; queue?: string; state?: string; limit: number; json?: boolean }) => {
+    await withClient(options, async (absurd) => {
+      const tasks = await listRecentTasks(absurd.database, options);
+      if (options.json) {
+        console.log(JSON.stringify(tasks, null, 2));
+        return;
+      }
+      if (tasks.length === 0) {
+        console.log(`No tasks${options.queue ? ` in queue "${options.queue}"` : ''}${options.state ? ` in state ${options.state}` : ''}.`);
+        return;
+      }
+      const rows = tasks.map((task) => [
+        task.taskID,
+        task.queueName,
+        task.taskName,
+        task.state,
+        String(task.attempts),
+        String(task.modelCalls),
+        String(task.toolCalls),
+        `${formatCount(task.inputTokens)} / ${formatCount(task.outputTokens)}`,
+        formatTime(task.enqueuedAt),
+      ]);
+      console.log(
+        formatTable([['TASK ID', 'QUEUE', 'TASK', 'STATE', 'ATTEMPTS', 'MODEL CALLS', 'TOOL CALLS', 'TOKENS IN / OUT', 'ENQUEUED (UTC)'], ...rows]),
+      );
+      console.log('\nSee one run in detail: ai-sdk-absurd show <task id>');
+    });
+  });
+}
+
+export function parsePositiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('expected a whole number of 1 or more');
+  return parsed;
+}

@@ -1,0 +1,123 @@
+import type { Command } from 'commander';
+import type { CheckpointDescription } from '../../agent/checkpoint-format.ts';
+import { ConfigurationError } from '../../errors/configuration-error.ts';
+import { withClient, withDatabaseOption } from '../database-option.ts';
+import { formatCount, formatDuration, formatJson, formatTime } from '../format-output.ts';
+import { readTaskTimeline, type TaskTimeline, type TimelineEntry } from '../task-history.ts';
+
+/** `show <taskID>`: one task's attempts, each checkpoint in the order written, approvals, and which steps were replayed. */
+export function registerShowCommand(program: Command): void {
+  withDatabaseOption(
+    program
+      .command('show <taskID>')
+      .description("print a task's timeline: model calls with tokens and duration, tool calls, approvals, replays")
+      .option('--queue <name>', 'look only in this queue')
+      .option('--json', 'print JSON'),
+  ).action(async (taskID: string, options: { db?: string; queue?: string; json?: boolean }) => {
+    await withClient(options, async (absurd) => {
+      const timeline = await readTaskTimeline(absurd.database, taskID, { queue: options.queue });
+      if (!timeline) {
+        throw new ConfigurationError({
+          setting: 'taskID',
+          message: `No task ${taskID} in ${options.queue ? `queue "${options.queue}"` : 'any queue'}. List tasks with: ai-sdk-absurd runs`,
+        });
+      }
+      console.log(options.json ? JSON.stringify(timeline, null, 2) : renderTimeline(timeline));
+    });
+  });
+}
+
+export function renderTimeline(timeline: TaskTimeline): string {
+  const { task } = timeline;
+  const lines: string[] = [];
+  lines.push(`Task ${task.taskID}  "${task.taskName}"  queue "${task.queueName}"`);
+  lines.push(`  state ${task.state} after ${task.attempts} attempt${task.attempts === 1 ? '' : 's'}`);
+  lines.push(`  enqueued ${formatTime(task.enqueuedAt)}, first started ${formatTime(task.firstStartedAt)}, finished ${formatTime(task.finishedAt)}`);
+  lines.push(`  params ${formatJson(timeline.params)}`);
+  lines.push('', 'Attempts');
+  for (const run of timeline.runs) {
+    const took =
+      run.startedAt && run.finishedAt
+        ? run.state === 'completed'
+          ? `, took ${formatDuration(run.finishedAt.getTime() - run.startedAt.getTime())}`
+          : `, ${run.state} ${formatTime(run.finishedAt)}`
+        : '';
+    lines.push(
+      `  #${run.attempt}  ${run.state.padEnd(9)}  run ${run.runID}  worker ${run.workerID ?? '-'}  started ${formatTime(run.startedAt)}${took}`,
+    );
+    if (run.failureReason != null) lines.push(`      failure: ${describeFailure(run.failureReason)}`);
+  }
+  lines.push('', 'Timeline (checkpoints in the order they were written)');
+  if (timeline.entries.length === 0) lines.push('  no checkpoints yet');
+  for (const entry of timeline.entries) lines.push(`  ${describeEntry(entry)}`);
+  if (timeline.approvals.length > 0) {
+    lines.push('', 'Approvals');
+    for (const approval of timeline.approvals) {
+      const verdict = `${approval.approved ? 'approved' : 'denied'}${approval.decidedBy === 'timeout' ? ' (timed out)' : ''}`;
+      const decision = approval.decidedAt === null ? 'waiting' : `${verdict} at ${formatTime(approval.decidedAt)}`;
+      const reason = approval.reason ? `: ${approval.reason}` : '';
+      lines.push(`  ${approval.toolName} ${approval.toolCallId}  ${decision}${reason}  input ${formatJson(approval.input, 80)}`);
+    }
+  }
+  const models = timeline.entries.filter((entry) => entry.checkpoint.type === 'model-call');
+  const replayedModels = models.filter((entry) => entry.replayedOn.length > 0).length;
+  lines.push(
+    '',
+    `Totals: ${plural(models.length, 'model call')} (${replayedModels} replayed from checkpoints by a later attempt), ` +
+      `${formatCount(task.inputTokens)} input / ${formatCount(task.outputTokens)} output tokens, ${plural(task.toolCalls, 'tool call')}.`,
+  );
+  if (task.state === 'completed') lines.push(`Result: ${formatJson(timeline.result, 400)}`);
+  return lines.join('\n');
+}
+
+function describeEntry(entry: TimelineEntry): string {
+  const by = entry.attempt === null ? 'attempt ?' : `attempt ${entry.attempt}`;
+  const replayed = entry.replayedOn.length > 0 ? `  [replayed on attempt ${entry.replayedOn.join(', ')}]` : '';
+  return `${by}  ${describeStep(entry.checkpoint)}${replayed}`;
+}
+
+export function describeStep(checkpoint: CheckpointDescription): string {
+  switch (checkpoint.type) {
+    case 'model-call': {
+      const ordinal = /model:(\d+)$/.exec(checkpoint.name)?.[1] ?? '?';
+      const usage = `${formatCount(checkpoint.usage.inputTokens ?? 0)} in / ${formatCount(checkpoint.usage.outputTokens ?? 0)} out tokens`;
+      const retries = checkpoint.attempts > 1 ? `, ${checkpoint.attempts} provider attempts` : '';
+      return (
+        `model call ${ordinal}  ${checkpoint.provider}/${checkpoint.modelId}  ${checkpoint.finishReason ?? '?'}  ` +
+        `${usage}  ${formatDuration(checkpoint.durationMs)}${retries}  (${checkpoint.name})`
+      );
+    }
+    case 'tool-call':
+      return (
+        `  tool ${checkpoint.toolName} ${checkpoint.toolCallId}  ${checkpoint.outcome === 'ok' ? 'ok' : `error: ${checkpoint.error ?? '?'}`}  ` +
+        `${formatDuration(checkpoint.durationMs)}`
+      );
+    case 'mcp-tool-listing':
+      return `MCP tool listing of "${checkpoint.clientName}"${checkpoint.toolCount === null ? '' : `: ${checkpoint.toolCount} tools`}`;
+    case 'approval': {
+      const tool = checkpoint.toolName ? `${checkpoint.toolName} ` : '';
+      if (checkpoint.phase === 'requested') return `  approval requested for ${tool}${checkpoint.toolCallId}`;
+      const verdict =
+        checkpoint.approved === undefined
+          ? ''
+          : `: ${checkpoint.approved ? 'approved' : 'denied'}${checkpoint.decidedBy === 'timeout' ? ' (timed out)' : ''}`;
+      const what = checkpoint.phase === 'delivered' ? 'decision delivered' : 'decision recorded';
+      return `  ${what} for ${tool}${checkpoint.toolCallId}${verdict}`;
+    }
+    default:
+      return `step ${checkpoint.name}`;
+  }
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+function describeFailure(reason: unknown): string {
+  if (reason && typeof reason === 'object') {
+    const record = reason as Record<string, unknown>;
+    if (record.name === '$ClaimTimeout') return `lease expired (worker ${String(record.workerId ?? '?')} stopped checkpointing or was killed)`;
+    if (typeof record.message === 'string') return `${typeof record.name === 'string' ? `${record.name}: ` : ''}${record.message}`;
+  }
+  return formatJson(reason, 200);
+}
