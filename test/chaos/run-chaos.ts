@@ -30,6 +30,8 @@ export interface ChaosOptions {
   readonly kill?: boolean;
   /** Milliseconds between kills, drawn uniformly from this range. Default [200, 1000]. */
   readonly killEveryMs?: readonly [number, number];
+  /** Stop killing after this many kills (default: no limit). */
+  readonly maxKills?: number;
   /**
    * Run once when this fraction of the tasks has finished (Postgres only), e.g. restart the server. Tool
    * calls whose checkpoint could not be written meanwhile may run again; they are counted, not violations.
@@ -118,7 +120,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       return worker;
     };
     const workerCount = database.kind === 'pglite' ? 1 : (options.workers ?? 3);
-    for (let index = 0; index < workerCount; index++) await startWorker();
+    await startWorker();
+    // The others start while the first already works and the killer already runs, so kills land
+    // while there is work to lose even when the whole load drains in a second or two.
+    const startingOthers = Promise.all(Array.from({ length: workerCount - 1 }, () => startWorker().catch(() => undefined)));
 
     let done = false;
     let approvals = 0;
@@ -126,7 +131,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const killer = (async () => {
       if (options.kill === false) return;
       const [low, high] = options.killEveryMs ?? [200, 1_000];
-      while (!done && Date.now() < deadline) {
+      while (!done && Date.now() < deadline && killedPids.size < (options.maxKills ?? Number.POSITIVE_INFINITY)) {
         await delay(low + Math.random() * (high - low));
         const candidates = [...live];
         if (done || candidates.length === 0) continue;
@@ -168,6 +173,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     }
     done = true;
     await killer;
+    await startingOthers;
     for (const worker of [...live]) await worker.kill();
     const output = [...live].map((worker) => worker.output()).join('');
 
