@@ -14,6 +14,11 @@ interface CheckpointRow {
 
 function loadedCheckpoints(task: CurrentTask): Promise<Map<string, unknown>> {
   let loaded = task.state.get(stateKey) as Promise<Map<string, unknown>> | undefined;
+  if (!loaded && task.initialCheckpoints) {
+    // absurd-sdk loaded them when the run started: reuse that load.
+    loaded = Promise.resolve(new Map(task.initialCheckpoints));
+    task.state.set(stateKey, loaded);
+  }
   if (!loaded) {
     loaded = task.absurd.database
       .query<CheckpointRow>('select checkpoint_name, state from absurd.get_task_checkpoint_states($1, $2, $3)', [

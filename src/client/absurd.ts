@@ -16,7 +16,13 @@ import type { ApproveToolCallOptions, PendingApproval, ToolApprovalDecision } fr
 import type { Database, Queryable } from '../db/database.ts';
 import { openDatabase, type DatabaseSource } from '../db/open-database.ts';
 import { assertSchemaCurrent, migrate } from '../schema/migrate.ts';
-import { getCurrentTask, recordedTaskFailure, runWithClaimedTask, runWithTaskContext } from './current-task.ts';
+import {
+  getCurrentTask,
+  recordedTaskFailure,
+  rememberInitialCheckpoints,
+  runWithClaimedTask,
+  runWithTaskContext,
+} from './current-task.ts';
 import { mapDatabaseError } from './map-database-error.ts';
 import { validatePayload } from './validate-payload.ts';
 import { validateQueueName } from './queue-name.ts';
@@ -66,7 +72,9 @@ export class Absurd extends SdkAbsurd {
       async query(text, params) {
         await readiness;
         try {
-          return await database.query(text, params);
+          const result = await database.query(text, params);
+          if (text.includes('absurd.get_task_checkpoint_states(')) rememberInitialCheckpoints(result.rows);
+          return result;
         } catch (error) {
           throw await mapDatabaseError(error, database);
         }

@@ -13,12 +13,24 @@ export interface CurrentTask {
   readonly queueName: string;
   /** The lease in seconds that each checkpoint write or heartbeat renews. */
   readonly claimTimeout: number;
+  /**
+   * The checkpoints this run could replay when it started, as absurd-sdk loaded them (name → state),
+   * so other layers need not load them again.
+   */
+  readonly initialCheckpoints: ReadonlyMap<string, unknown> | undefined;
   /** Scratch space for this one execution of the handler (e.g. counters behind deterministic step names). */
   readonly state: Map<string, unknown>;
 }
 
 const currentTaskStorage = new AsyncLocalStorage<CurrentTask>();
-const claimedTaskStorage = new AsyncLocalStorage<{ absurd: Absurd; task: ClaimedTask; claimTimeout: number }>();
+interface ClaimedExecution {
+  readonly absurd: Absurd;
+  readonly task: ClaimedTask;
+  readonly claimTimeout: number;
+  checkpoints?: Map<string, unknown>;
+}
+
+const claimedTaskStorage = new AsyncLocalStorage<ClaimedExecution>();
 
 /** The task whose handler is running in this async context, if any. */
 export function getCurrentTask(): CurrentTask | undefined {
@@ -35,6 +47,15 @@ export function runWithClaimedTask<T>(
   return claimedTaskStorage.run({ absurd, task, claimTimeout }, execute);
 }
 
+/**
+ * Keeps the rows of the checkpoint load absurd-sdk makes when a claimed run starts, so the agent
+ * layer reuses them instead of loading them a second time.
+ */
+export function rememberInitialCheckpoints(rows: ReadonlyArray<{ checkpoint_name: string; state: unknown }>): void {
+  const claimed = claimedTaskStorage.getStore();
+  if (claimed && !claimed.checkpoints) claimed.checkpoints = new Map(rows.map((row) => [row.checkpoint_name, row.state]));
+}
+
 /** Makes `ctx` the current task for everything `execute` does, including code in other modules. */
 export function runWithTaskContext<T>(ctx: TaskContext, execute: () => Promise<T>): Promise<T> {
   const claimed = claimedTaskStorage.getStore();
@@ -48,6 +69,7 @@ export function runWithTaskContext<T>(ctx: TaskContext, execute: () => Promise<T
     taskName: claimed.task.task_name,
     queueName: claimed.absurd.queue,
     claimTimeout: claimed.claimTimeout,
+    initialCheckpoints: claimed.checkpoints,
     state: new Map(),
   };
   return currentTaskStorage.run(current, execute);
