@@ -1461,6 +1461,27 @@ exception when undefined_table then
 end
 $$;
 
+-- The argument checks both cleanup functions share: a valid queue, a ttl >= 0, and the batch size
+-- (the given limit, else the queue's cleanup_limit policy, else 1000), which must be >= 1.
+create or replace function absurd.cleanup_batch_limit(p_queue_name text, p_ttl_seconds integer, p_limit integer)
+returns integer
+language plpgsql
+as $$
+declare
+  v_limit integer;
+begin
+  perform absurd.validate_queue_name(p_queue_name);
+  if p_ttl_seconds is null or p_ttl_seconds < 0 then
+    raise exception 'ttl_seconds must be >= 0, got %', coalesce(p_ttl_seconds::text, 'NULL');
+  end if;
+  v_limit := coalesce(p_limit, (select q.cleanup_limit from absurd.queues q where q.queue_name = p_queue_name), 1000);
+  if v_limit < 1 then
+    raise exception 'cleanup limit must be >= 1, got %', v_limit;
+  end if;
+  return v_limit;
+end
+$$;
+
 -- Deletes up to p_limit finished tasks (with their runs, checkpoints and waits) whose terminal time
 -- is older than the ttl, oldest first; this also frees their idempotency keys.
 create or replace function absurd.cleanup_tasks(p_queue_name text, p_ttl_seconds integer, p_limit integer default null)
@@ -1471,14 +1492,7 @@ declare
   v_limit integer;
   v_deleted integer;
 begin
-  perform absurd.validate_queue_name(p_queue_name);
-  if p_ttl_seconds is null or p_ttl_seconds < 0 then
-    raise exception 'ttl_seconds must be >= 0, got %', coalesce(p_ttl_seconds::text, 'NULL');
-  end if;
-  v_limit := coalesce(p_limit, (select q.cleanup_limit from absurd.queues q where q.queue_name = p_queue_name), 1000);
-  if v_limit < 1 then
-    raise exception 'cleanup limit must be >= 1, got %', v_limit;
-  end if;
+  v_limit := absurd.cleanup_batch_limit(p_queue_name, p_ttl_seconds, p_limit);
   execute format($q$
     with doomed as (
       select t.task_id
@@ -1513,14 +1527,7 @@ declare
   v_limit integer;
   v_deleted integer;
 begin
-  perform absurd.validate_queue_name(p_queue_name);
-  if p_ttl_seconds is null or p_ttl_seconds < 0 then
-    raise exception 'ttl_seconds must be >= 0, got %', coalesce(p_ttl_seconds::text, 'NULL');
-  end if;
-  v_limit := coalesce(p_limit, (select q.cleanup_limit from absurd.queues q where q.queue_name = p_queue_name), 1000);
-  if v_limit < 1 then
-    raise exception 'cleanup limit must be >= 1, got %', v_limit;
-  end if;
+  v_limit := absurd.cleanup_batch_limit(p_queue_name, p_ttl_seconds, p_limit);
   execute format($q$
     with doomed as (
       select e.event_name from absurd.%1$I e where e.emitted_at < $1 order by e.emitted_at limit $2 for update skip locked
