@@ -10,4 +10,6 @@ if (major < 22) {
 }
 const compiled = new URL('../dist/cli/main.js', import.meta.url);
 const source = new URL('../src/cli/main.ts', import.meta.url);
-await import(existsSync(compiled) ? compiled.href : source.href);
+// The published package ships only dist/; a clone of the repository runs its sources.
+const { main } = await import(existsSync(source) ? source.href : compiled.href);
+process.exitCode = await main(process.argv.slice(2));

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { SchemaVersionError } from '../errors/schema-version-error.ts';
 import { registerApprovalCommands } from './commands/approval-commands.ts';
 import { registerDemoCommand } from './commands/demo-command.ts';
@@ -51,6 +52,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('ai-sdk-absurd.js')) {
+// Run directly (`node src/cli/main.ts …`, as `npm run demo` does); the bin script calls main() itself.
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
   process.exitCode = await main(process.argv.slice(2));
 }

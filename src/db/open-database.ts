@@ -16,10 +16,17 @@ export function defaultDatabaseUrl(): string {
  * Opens the database a client was configured with: `postgres://…` / `postgresql://…` URLs and pools,
  * `pglite:memory`, `pglite:<directory>`, or an existing PGlite instance.
  */
-export function openDatabase(source: DatabaseSource | undefined): { database: Database; owned: boolean } {
+/**
+ * `migrate: false` opens an embedded database without applying pending migrations (for the CLI's
+ * own `init`/`migrate`, which report what they apply).
+ */
+export function openDatabase(
+  source: DatabaseSource | undefined,
+  options: { migrate?: boolean } = {},
+): { database: Database; owned: boolean } {
   const resolved = source ?? defaultDatabaseUrl();
   if (isDatabase(resolved)) return { database: resolved, owned: false };
-  if (isPGlite(resolved)) return { database: createPGliteDatabase(resolved), owned: true };
+  if (isPGlite(resolved)) return { database: createPGliteDatabase(resolved, options), owned: true };
   if (resolved instanceof pg.Pool) return { database: createPostgresDatabase(resolved, { owned: false }), owned: true };
   if (typeof resolved !== 'string') {
     throw new ConfigurationError({
@@ -28,7 +35,7 @@ export function openDatabase(source: DatabaseSource | undefined): { database: Da
     });
   }
   const pgliteLocation = parsePGliteUrl(resolved);
-  if (pgliteLocation !== undefined) return { database: createPGliteDatabase(pgliteLocation), owned: true };
+  if (pgliteLocation !== undefined) return { database: createPGliteDatabase(pgliteLocation, options), owned: true };
   if (/^postgres(ql)?:\/\//i.test(resolved)) return { database: createPostgresDatabase(resolved), owned: true };
   throw new ConfigurationError({
     setting: 'db',

@@ -19,18 +19,21 @@ const openDirectories = new Map<string, SharedInstance>();
  * A `Database` over embedded PGlite. `location` is `memory` or a directory. The schema is applied on
  * open, so `pglite:` URLs need no setup step. A directory is locked to one process at a time.
  */
-export function createPGliteDatabase(location: string | PGlite): Database {
+export function createPGliteDatabase(location: string | PGlite, options: { migrate?: boolean } = {}): Database {
+  const applyMigrations = options.migrate ?? true;
+  const prepare = async (pglite: PGlite) => {
+    if (applyMigrations) await migrate(pglite);
+    return pglite;
+  };
   let pglitePromise: Promise<PGlite>;
   let release: () => Promise<void>;
 
   if (typeof location !== 'string') {
-    pglitePromise = migrate(location).then(() => location);
+    pglitePromise = prepare(location);
     release = async () => {};
   } else if (location === 'memory') {
     pglitePromise = loadPGlite().then(async (PGliteClass) => {
-      const pglite = await PGliteClass.create();
-      await migrate(pglite);
-      return pglite;
+      return prepare(await PGliteClass.create());
     });
     release = async () => {
       const pglite = await pglitePromise.catch(() => undefined);
@@ -44,9 +47,7 @@ export function createPGliteDatabase(location: string | PGlite): Database {
       const opening = (async () => {
         await mkdir(dirname(directory), { recursive: true });
         const PGliteClass = await loadPGlite();
-        const pglite = await PGliteClass.create(directory);
-        await migrate(pglite);
-        return pglite;
+        return prepare(await PGliteClass.create(directory));
       })();
       shared = { pglite: opening, references: 0, releaseLock };
       opening.catch(() => {

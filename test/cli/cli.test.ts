@@ -3,6 +3,9 @@
 // real agent task whose first attempt failed after its model and tool calls were checkpointed.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createOpenAI } from '@ai-sdk/openai';
 import { isStepCount, tool } from 'ai';
 import { z } from 'zod';
@@ -16,6 +19,7 @@ import { describeRun, runNode, type NodeRun } from '../docs/support/run-node.ts'
 
 const cli = new URL('../../src/cli/main.ts', import.meta.url).pathname;
 const bin = new URL('../../bin/ai-sdk-absurd.js', import.meta.url).pathname;
+const { version } = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 function run(args: string[], env: Record<string, string | undefined> = {}): Promise<NodeRun> {
   return runNode(cli, args, { env: { ABSURD_DATABASE_URL: undefined, ...env }, timeoutMs: 120_000 });
@@ -43,6 +47,19 @@ describe('ai-sdk-absurd command line', () => {
     const result = await runNode(bin, ['print-sql']);
     expectExit(result, 0, 'bin print-sql');
     assert.match(result.stdout, /create schema if not exists absurd/i);
+  });
+
+  test('the bin runs the program exactly once, also through a link without the .js ending (as npx calls it)', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'ai-sdk-absurd-bin-'));
+    try {
+      const link = join(directory, 'ai-sdk-absurd');
+      await symlink(bin, link);
+      const result = await runNode(link, ['--version']);
+      expectExit(result, 0, 'linked bin --version');
+      assert.deepEqual(result.stdout.trim().split('\n'), [version]);
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
   });
 
   test('usage errors exit 2 with a message', async () => {

@@ -45,7 +45,7 @@ export function registerSchemaCommands(program: Command): void {
 
   withDatabaseOption(program.command('schema-version').description('print the schema version of a database and of this library')).action(
     async (options: { db?: string }) => {
-      const { database } = openDatabase(resolveDatabaseUrl(options));
+      const { database } = openDatabase(resolveDatabaseUrl(options), { migrate: false });
       try {
         await database.ready();
         const version = await databaseSchemaVersion(database);
@@ -58,7 +58,7 @@ export function registerSchemaCommands(program: Command): void {
 }
 
 async function runMigrate(options: { db?: string }) {
-  const { database } = openDatabase(resolveDatabaseUrl(options));
+  const { database } = openDatabase(resolveDatabaseUrl(options), { migrate: false });
   try {
     await database.ready();
     return await migrate(database);
