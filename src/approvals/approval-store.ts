@@ -1,4 +1,5 @@
 import type { Database, Queryable } from '../db/database.ts';
+import { queueTable } from '../db/queue-table.ts';
 import { ApprovalError } from '../errors/approval-error.ts';
 import { fingerprint } from '../codec/fingerprint.ts';
 import {
@@ -217,16 +218,11 @@ async function liveTaskIds(queryable: Queryable, rows: ApprovalRow[]): Promise<S
       [queueName],
     );
     if (!exists[0]?.present) continue;
-    const table = `absurd.${quoteIdentifier(`t_${queueName}`)}`;
     const { rows: tasks } = await queryable.query<{ task_id: string; state: string }>(
-      `select task_id::text as task_id, state from ${table} where task_id = any($1::uuid[])`,
+      `select task_id::text as task_id, state from ${queueTable('t', queueName)} where task_id = any($1::uuid[])`,
       [taskIds],
     );
     for (const task of tasks) if (!terminalStates.has(task.state)) live.add(task.task_id);
   }
   return live;
-}
-
-function quoteIdentifier(identifier: string): string {
-  return `"${identifier.replaceAll('"', '""')}"`;
 }

@@ -4,6 +4,7 @@
 import { describeCheckpoint, type CheckpointDescription } from '../agent/checkpoint-format.ts';
 import type { Queryable } from '../db/database.ts';
 import { ConfigurationError } from '../errors/configuration-error.ts';
+import { queueTable } from '../db/queue-table.ts';
 
 export interface TaskSummary {
   readonly queueName: string;
@@ -63,10 +64,6 @@ export interface TaskTimeline {
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** `absurd."t_<queue>"`: queue names may hold any character, so they are always quoted. */
-export function queueTable(prefix: 't' | 'r' | 'c', queueName: string): string {
-  return `absurd."${`${prefix}_${queueName}`.replace(/"/g, '""')}"`;
-}
 
 export async function listQueueNames(database: Queryable): Promise<string[]> {
   const { rows } = await database.query<{ queue_name: string }>('select queue_name from absurd.queues order by queue_name');

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { Absurd as SdkAbsurd } from 'absurd-sdk';
 import pg from 'pg';
 import { createTestDatabase, uniqueQueueName, usingPostgres, type TestDatabase } from './test-database.ts';
+import { queueTable } from '../../src/db/queue-table.ts';
 
 export { usingPostgres };
 
@@ -78,9 +79,7 @@ export async function openProtocolDatabase(): Promise<ProtocolDatabase> {
 }
 
 /** `absurd."<prefix>_<queue>"`, quoted the way the schema quotes it. */
-export function queueTable(prefix: 't' | 'r' | 'c' | 'e' | 'w', queueName: string): string {
-  return `absurd."${`${prefix}_${queueName}`.replaceAll('"', '""')}"`;
-}
+export { queueTable };
 
 export interface SpawnedRow {
   task_id: string;
