@@ -17,12 +17,13 @@ import type { Database, Queryable } from '../db/database.ts';
 import { openDatabase, type DatabaseSource } from '../db/open-database.ts';
 import { assertSchemaCurrent, migrate } from '../schema/migrate.ts';
 import {
+  getClaimedRun,
   getCurrentTask,
   recordedTaskFailure,
-  rememberInitialCheckpoints,
   runWithClaimedTask,
   runWithTaskContext,
 } from './current-task.ts';
+import { queryForClaimedRun, rememberClaimTime } from './claimed-run-queries.ts';
 import { mapDatabaseError } from './map-database-error.ts';
 import { validatePayload } from './validate-payload.ts';
 import { validateQueueName } from './queue-name.ts';
@@ -72,9 +73,9 @@ export class Absurd extends SdkAbsurd {
       async query(text, params) {
         await readiness;
         try {
-          const result = await database.query(text, params);
-          if (text.includes('absurd.get_task_checkpoint_states(')) rememberInitialCheckpoints(result.rows);
-          return result;
+          const claimedRun = getClaimedRun();
+          if (claimedRun) return await queryForClaimedRun(claimedRun, database, text, params);
+          return await database.query(text, params);
         } catch (error) {
           throw await mapDatabaseError(error, database);
         }
@@ -156,6 +157,14 @@ export class Absurd extends SdkAbsurd {
   async approveToolCall(options: ApproveToolCallOptions): Promise<ToolApprovalDecision> {
     await this.ready();
     return decideToolCall(this.database, options);
+  }
+
+  /** Claims as absurd-sdk does, noting when each claim was sent: the start of the run's lease. */
+  override async claimTasks(options?: Parameters<SdkAbsurd['claimTasks']>[0]): Promise<ClaimedTask[]> {
+    const sentAt = performance.now();
+    const tasks = await super.claimTasks(options);
+    rememberClaimTime(tasks, sentAt);
+    return tasks;
   }
 
   override async executeTask(

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ClaimedTask, TaskContext } from 'absurd-sdk';
 import type { Absurd } from './absurd.ts';
+import { initialLeaseDeadline, type ClaimedRun } from './claimed-run-queries.ts';
 
 /** What the agent layer knows about the Absurd task whose handler is running. */
 export interface CurrentTask {
@@ -23,11 +24,9 @@ export interface CurrentTask {
 }
 
 const currentTaskStorage = new AsyncLocalStorage<CurrentTask>();
-interface ClaimedExecution {
+interface ClaimedExecution extends ClaimedRun {
   readonly absurd: Absurd;
-  readonly task: ClaimedTask;
   readonly claimTimeout: number;
-  checkpoints?: Map<string, unknown>;
 }
 
 const claimedTaskStorage = new AsyncLocalStorage<ClaimedExecution>();
@@ -44,16 +43,13 @@ export function runWithClaimedTask<T>(
   claimTimeout: number,
   execute: () => Promise<T>,
 ): Promise<T> {
-  return claimedTaskStorage.run({ absurd, task, claimTimeout }, execute);
+  const execution: ClaimedExecution = { absurd, task, claimTimeout, leaseHeldUntil: initialLeaseDeadline(task, claimTimeout) };
+  return claimedTaskStorage.run(execution, execute);
 }
 
-/**
- * Keeps the rows of the checkpoint load absurd-sdk makes when a claimed run starts, so the agent
- * layer reuses them instead of loading them a second time.
- */
-export function rememberInitialCheckpoints(rows: ReadonlyArray<{ checkpoint_name: string; state: unknown }>): void {
-  const claimed = claimedTaskStorage.getStore();
-  if (claimed && !claimed.checkpoints) claimed.checkpoints = new Map(rows.map((row) => [row.checkpoint_name, row.state]));
+/** The claimed run whose execution is running in this async context, if any. */
+export function getClaimedRun(): ClaimedRun | undefined {
+  return claimedTaskStorage.getStore();
 }
 
 /** Makes `ctx` the current task for everything `execute` does, including code in other modules. */

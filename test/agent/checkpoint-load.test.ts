@@ -5,8 +5,7 @@ import { after, before, test } from 'node:test';
 import { MockLanguageModelV4 } from 'ai/test';
 import { AbsurdAgent } from '../../src/agent/absurd-agent.ts';
 import { Absurd } from '../../src/client/absurd.ts';
-import type { Database } from '../../src/db/database.ts';
-import { openDatabase } from '../../src/db/open-database.ts';
+import { recordingDatabase } from '../support/recording-database.ts';
 import { createTestDatabase, uniqueQueueName, type TestDatabase } from '../support/test-database.ts';
 
 let database: TestDatabase;
@@ -18,21 +17,8 @@ after(async () => {
 });
 
 test('each execution loads its checkpoints exactly once, and a resumed run replays from that load', async () => {
-  const { database: inner } = openDatabase(database.db);
-  const loads: string[] = [];
-  const counting: Database = {
-    ...inner,
-    kind: inner.kind,
-    transaction: (fn) => inner.transaction(fn),
-    listen: (channel, onNotify) => inner.listen(channel, onNotify),
-    ready: () => inner.ready(),
-    close: () => inner.close(),
-    query: (text, params) => {
-      if (text.includes('get_task_checkpoint_states(')) loads.push(String(params?.[2]));
-      return inner.query(text, params);
-    },
-  };
-  const absurd = new Absurd({ db: counting, queueName: uniqueQueueName('load'), log: { ...console, error() {} } });
+  const recording = recordingDatabase(database.db);
+  const absurd = new Absurd({ db: recording.database, queueName: uniqueQueueName('load'), log: { ...console, error() {} } });
   let modelCalls = 0;
   const model = new MockLanguageModelV4({
     doGenerate: async () => {
@@ -63,10 +49,11 @@ test('each execution loads its checkpoints exactly once, and a resumed run repla
     await absurd.workBatch();
     assert.deepEqual(await absurd.fetchTaskResult(taskID), { state: 'completed', result: 'answer' });
     assert.equal(modelCalls, 1, 'the resumed run replayed the model call');
-    assert.equal(loads.length, 2, 'one load per execution, made by absurd-sdk and reused by the agent');
-    assert.notEqual(loads[0], loads[1]);
+    // The client reads a claimed run's load through the queue's replay function.
+    assert.equal(recording.count('_replay('), 2, 'one load per execution, made for absurd-sdk and reused by the agent');
+    assert.equal(recording.count('get_task_checkpoint_state'), 0, 'no other checkpoint reads');
   } finally {
     await absurd.close();
-    await inner.close();
+    await recording.close();
   }
 });

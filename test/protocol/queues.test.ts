@@ -12,6 +12,7 @@ import {
   type ProtocolDatabase,
 } from '../support/protocol-helpers.ts';
 import { uniqueQueueName } from '../support/test-database.ts';
+import { replayFunctionName } from '../../src/client/claimed-run-queries.ts';
 
 describe('protocol: queues', () => {
   let db: ProtocolDatabase;
@@ -84,8 +85,10 @@ describe('protocol: queues', () => {
 
   test('odd and hostile names work through the whole protocol without touching anything else', async () => {
     await db.query('create table if not exists public.foo (id int)');
-    for (const name of [`bad'quote`, 'bad space', 'UpperCase', '-bad', 'x"; drop table foo; --', "'); drop table public.foo; --", '_lead', ' ']) {
+    for (const name of [`bad'quote`, 'bad space', 'UpperCase', '-bad', 'x"; drop table foo; --', "'); drop table public.foo; --", '_lead', ' ', 'ünïcødé']) {
       await create(name);
+      const { rows: named } = await db.query(`select absurd.queue_function_name($1, 'replay') as name`, [name]);
+      assert.equal(replayFunctionName(name), named[0].name, 'the client names the replay function as the schema does');
       const absurd = db.sdk(name);
       absurd.registerTask({ name: 'echo' }, async (params: { v: string }, context) => {
         const value = await context.step('step', async () => params.v);
@@ -103,6 +106,38 @@ describe('protocol: queues', () => {
     }
     const { rows } = await db.query(`select to_regclass('public.foo') is not null as present`);
     assert.equal(rows[0].present, true, 'the injected drop never ran');
+  });
+
+  test('large JSON columns use lz4 where the server has it, and repeating create_queue leaves them as they are', async () => {
+    const name = await db.createQueue('compress');
+    const lz4 = (
+      await db.query(`select 'lz4' = any(enumvals) as available from pg_settings where name = 'default_toast_compression'`)
+    ).rows[0].available;
+    const compressionOf = async () =>
+      (
+        await db.query(
+          `select c.relname || '.' || a.attname as column_name, a.attcompression::text as method
+           from pg_attribute a join pg_class c on c.oid = a.attrelid
+           where c.relnamespace = 'absurd'::regnamespace and c.relname || '.' || a.attname = any($1)
+           order by 1`,
+          [[`c_${name}.state`, `t_${name}.params`, `t_${name}.completed_payload`, `r_${name}.result`]],
+        )
+      ).rows;
+    const expected = [`c_${name}.state`, `r_${name}.result`, `t_${name}.completed_payload`, `t_${name}.params`].map((column) => ({
+      column_name: column,
+      method: lz4 ? 'l' : '',
+    }));
+    assert.deepEqual(await compressionOf(), expected);
+    await create(name);
+    assert.deepEqual(await compressionOf(), expected);
+    const claimed = await (async () => {
+      const spawned = await spawnTask(db, name, 'large');
+      return { spawned, run: await claimOne(db, name) };
+    })();
+    const large = { text: 'lorem ipsum '.repeat(5_000) };
+    await writeCheckpoint(db, name, claimed.spawned.task_id, 'large', large, claimed.run.run_id);
+    const { rows } = await db.query(`select state from absurd.get_task_checkpoint_state($1, $2, 'large')`, [name, claimed.spawned.task_id]);
+    assert.deepEqual(rows[0].state, large);
   });
 
   test('create_queue is idempotent, rejects unknown modes, and refuses partitioned storage by name', async () => {

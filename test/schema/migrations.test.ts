@@ -32,6 +32,41 @@ describe('migrations', () => {
     assert.equal(await databaseSchemaVersion(fresh), librarySchemaVersion());
   });
 
+  test('a queue created before migration 3 gains its replay function and compression, and keeps its work', async () => {
+    const database = await createTestDatabase({ migrated: false });
+    cleanups.push(() => database.close());
+    const [first, second] = loadMigrations();
+    const bookkeeping = `create schema if not exists ai_sdk_absurd;
+      create table ai_sdk_absurd.schema_migrations (version integer primary key, name text not null, checksum text not null,
+        applied_at timestamptz not null default now());`;
+    const recorded = [first!, second!].map((migration) => `insert into ai_sdk_absurd.schema_migrations (version, name, checksum)
+      values (${migration.version}, '${migration.name}', '${migration.checksum}');`);
+    await execScript(database, [bookkeeping, first!.sql, second!.sql, ...recorded].join('\n'));
+    await execScript(database, `select absurd.create_queue('legacy');
+      select absurd.spawn_task('legacy', 'kept', '{"n": 1}'::jsonb, '{}'::jsonb);`);
+    const target = database.kind === 'pglite' ? (database.db as PGlite) : new pg.Pool({ connectionString: database.url, max: 2 });
+    try {
+      assert.deepEqual((await migrate(target)).applied, loadMigrations().slice(2).map((migration) => migration.version));
+    } finally {
+      if (target instanceof pg.Pool) await target.end();
+    }
+    const absurd = new Absurd({ db: database.db, queueName: 'legacy', log: { ...console, warn() {}, error() {} } });
+    try {
+      absurd.registerTask({ name: 'kept' }, async (params: { n: number }, ctx) => ctx.step('double', async () => params.n * 2));
+      await absurd.workBatch('worker', 60, 1);
+      const { rows } = await absurd.database.query(`select completed_payload from absurd.t_legacy`);
+      assert.deepEqual(rows, [{ completed_payload: 2 }]);
+      const { rows: compression } = await absurd.database.query(
+        `select a.attcompression::text as method,
+                exists (select 1 from pg_settings where name = 'default_toast_compression' and 'lz4' = any(enumvals)) as available
+         from pg_attribute a where a.attrelid = 'absurd.c_legacy'::regclass and a.attname = 'state'`,
+      );
+      assert.equal(compression[0].method, compression[0].available ? 'l' : '');
+    } finally {
+      await absurd.close();
+    }
+  });
+
   test('re-running migrate is harmless and reports nothing applied', async () => {
     const database = await createTestDatabase();
     cleanups.push(() => database.close());
