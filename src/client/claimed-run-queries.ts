@@ -87,20 +87,13 @@ export async function queryForClaimedRun(
 // The schema moves a live lease to "now + extension", never further, and leaves it when the
 // extension is missing or zero.
 function extendLease(run: ClaimedRun, sentAt: number, extension: unknown): void {
-  const seconds = Number(extension);
-  if (extension !== null && extension !== undefined && seconds > 0 && run.leaseHeldUntil !== Number.POSITIVE_INFINITY) {
+  const seconds = Number(extension); // null gives 0 and undefined NaN: no extension either way
+  if (seconds > 0 && run.leaseHeldUntil !== Number.POSITIVE_INFINITY) {
     run.leaseHeldUntil = sentAt + seconds * 1000;
   }
 }
 
-const replayFunctionNames = new Map<string, string>();
-
 /** The queue's generated replay function, named as `absurd.queue_function_name(queue, 'replay')` names it. */
 export function replayFunctionName(queueName: string): string {
-  let name = replayFunctionNames.get(queueName);
-  if (!name) {
-    name = `q${createHash('md5').update(queueName).digest('hex').slice(0, 24)}_replay`;
-    replayFunctionNames.set(queueName, name);
-  }
-  return name;
+  return `q${createHash('md5').update(queueName).digest('hex').slice(0, 24)}_replay`;
 }
