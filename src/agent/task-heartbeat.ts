@@ -1,7 +1,7 @@
 // Keeps the lease of a task alive while a model call or tool call is in flight. Absurd extends the
 // lease on every checkpoint write, but one long model stream or tool can outlast it, and the worker
 // exits the process at twice the lease. The heartbeat also notices a cancelled task mid-call.
-import type { CurrentTask } from '../client/current-task.ts';
+import { onExecutionEnd, type CurrentTask } from '../client/current-task.ts';
 import { isAbsurdControlFlow } from './run-fatal-error.ts';
 
 interface HeartbeatState {
@@ -20,6 +20,13 @@ function heartbeatState(task: CurrentTask): HeartbeatState {
   if (!state) {
     state = { inFlight: 0, timer: undefined, stopped: false, listeners: new Set() };
     task.state.set(stateKey, state);
+    const created = state;
+    // A call whose stream was never read to its end never leaves; the execution's end stops the timer.
+    onExecutionEnd(task, () => {
+      created.stopped = true;
+      clearInterval(created.timer);
+      created.timer = undefined;
+    });
   }
   return state;
 }

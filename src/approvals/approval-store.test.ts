@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { Absurd } from '../client/absurd.ts';
 import { fingerprint } from '../codec/fingerprint.ts';
 import { ApprovalError } from '../errors/approval-error.ts';
+import { InvalidPayloadError } from '../errors/invalid-payload-error.ts';
 import { createTestDatabase, uniqueQueueName, type TestDatabase } from '../../test/support/test-database.ts';
 import { expireToolCall, recordApprovalRequest } from './approval-store.ts';
 import { approvalEventName } from './tool-approval.ts';
@@ -127,5 +128,18 @@ describe('approval store', () => {
     await absurd.approveToolCall({ taskID: decided, toolCallId: 'call-1', approved: true });
     const standing = await expireToolCall(absurd.database, { taskID: decided, toolCallId: 'call-1' });
     assert.deepEqual([standing.approved, standing.decidedBy], [true, 'person']);
+  });
+
+  test('a reason Postgres cannot store is refused clearly and decides nothing', async () => {
+    const taskID = await waitingCall();
+    for (const reason of ['bad\u0000reason', 'half \ud800 pair']) {
+      await assert.rejects(
+        absurd.approveToolCall({ taskID, toolCallId: 'call-1', approved: false, reason }),
+        (error: unknown) => error instanceof InvalidPayloadError && /The approval reason contains/.test(error.message),
+      );
+    }
+    assert.equal((await absurd.listPendingApprovals({ taskID })).length, 1);
+    const decision = await absurd.approveToolCall({ taskID, toolCallId: 'call-1', approved: false, reason: 'fine' });
+    assert.equal(decision.reason, 'fine');
   });
 });

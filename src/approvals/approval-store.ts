@@ -2,6 +2,7 @@ import type { Database, Queryable } from '../db/database.ts';
 import { queueTable } from '../db/queue-table.ts';
 import { ApprovalError } from '../errors/approval-error.ts';
 import { fingerprint } from '../codec/fingerprint.ts';
+import { validatePayload } from '../client/validate-payload.ts';
 import {
   approvalEventName,
   type ApproveToolCallOptions,
@@ -112,6 +113,8 @@ export async function decideToolCall(database: Database, options: ApproveToolCal
         'List the waiting calls with absurd.listPendingApprovals() or `npx ai-sdk-absurd approvals`.',
     });
   if (!uuidPattern.test(options.taskID)) throw missing();
+  // The reason is stored as text and sent in the event's jsonb payload, so it must fit both.
+  if (options.reason != null) validatePayload(options.reason, { subject: 'The approval reason' });
   return database.transaction(async (transaction) => {
     const { rows } = await transaction.query<ApprovalRow>(
       'select * from ai_sdk_absurd.tool_approvals where task_id = $1::uuid and tool_call_id = $2 for update',

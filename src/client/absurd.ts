@@ -26,9 +26,12 @@ import {
 import { queryForClaimedRun, rememberClaimTime } from './claimed-run-queries.ts';
 import { mapDatabaseError } from './map-database-error.ts';
 import { validatePayload } from './validate-payload.ts';
-import { validateQueueName } from './queue-name.ts';
+import { validateClaimTimeout, validateQueueName } from './queue-name.ts';
 import { validateName } from './task-name.ts';
 import { WakeSignal } from './wake-signal.ts';
+import type { UIMessageChunk } from 'ai';
+import { readStream, type ReadStreamOptions } from '../streams/read-stream.ts';
+import { streamResponse, type StreamResponseOptions } from '../streams/stream-response.ts';
 
 export interface AbsurdOptions extends Omit<SdkAbsurdOptions, 'db'> {
   /**
@@ -159,8 +162,35 @@ export class Absurd extends SdkAbsurd {
     return decideToolCall(this.database, options);
   }
 
+  /** The task's durable UI message stream from `startIndex`: stored chunks, then live ones (docs/streaming.md). */
+  readStream(taskID: string, options: ReadStreamOptions & { queue?: string } = {}): ReadableStream<UIMessageChunk> {
+    const queue = options.queue ?? this.queue;
+    const source = this.ready().then(() => readStream(this.database, queue, taskID, options).getReader());
+    return new ReadableStream<UIMessageChunk>({
+      async pull(controller) {
+        const { done, value } = await (await source).read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+      cancel: async (reason) => (await source).cancel(reason),
+    });
+  }
+
+  /** The task's durable UI message stream as an SSE `Response` for `useChat` (docs/streaming.md). */
+  async streamResponse(taskID: string, options: StreamResponseOptions & { queue?: string } = {}): Promise<Response> {
+    await this.ready();
+    return streamResponse(this.database, options.queue ?? this.queue, taskID, options);
+  }
+
+  /** Works one batch as absurd-sdk does, refusing a claim timeout the schema cannot take. */
+  override async workBatch(workerId?: string, claimTimeout?: number, batchSize?: number): Promise<void> {
+    validateClaimTimeout(claimTimeout);
+    return super.workBatch(workerId, claimTimeout, batchSize);
+  }
+
   /** Claims as absurd-sdk does, noting when each claim was sent: the start of the run's lease. */
   override async claimTasks(options?: Parameters<SdkAbsurd['claimTasks']>[0]): Promise<ClaimedTask[]> {
+    validateClaimTimeout(options?.claimTimeout);
     const sentAt = performance.now();
     const tasks = await super.claimTasks(options);
     rememberClaimTime(tasks, sentAt);
@@ -190,6 +220,7 @@ export class Absurd extends SdkAbsurd {
       onError = (error: Error) => console.error('[ai-sdk-absurd] worker error:', error),
       fatalOnLeaseTimeout = true,
     } = options;
+    validateClaimTimeout(claimTimeout);
     await this.ready();
     const wake = new WakeSignal();
     const stopListening = await this.database

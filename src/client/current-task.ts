@@ -68,7 +68,36 @@ export function runWithTaskContext<T>(ctx: TaskContext, execute: () => Promise<T
     initialCheckpoints: claimed.checkpoints,
     state: new Map(),
   };
-  return currentTaskStorage.run(current, execute);
+  return currentTaskStorage.run(current, async () => {
+    try {
+      return await execute();
+    } finally {
+      endExecution(current);
+    }
+  });
+}
+
+const executionEndKey = 'ai-sdk-absurd:execution-end';
+
+/**
+ * Registers `cleanup` to run once the handler execution of `task` has settled, so that nothing it
+ * started (a lease-renewal timer) outlives it. Registered after the end, it runs at once.
+ */
+export function onExecutionEnd(task: CurrentTask, cleanup: () => void): void {
+  const cleanups = task.state.get(executionEndKey) as Set<() => void> | 'ended' | undefined;
+  if (cleanups === 'ended') {
+    cleanup();
+    return;
+  }
+  if (cleanups) cleanups.add(cleanup);
+  else task.state.set(executionEndKey, new Set([cleanup]));
+}
+
+function endExecution(task: CurrentTask): void {
+  const cleanups = task.state.get(executionEndKey) as Set<() => void> | 'ended' | undefined;
+  task.state.set(executionEndKey, 'ended');
+  if (cleanups === undefined || cleanups === 'ended') return;
+  for (const cleanup of cleanups) cleanup();
 }
 
 const taskFailureKey = 'ai-sdk-absurd:task-failure';

@@ -29,5 +29,24 @@ export function validateQueueName(queueName: unknown): string {
       message: `Invalid queue name ${JSON.stringify(queueName)}: control characters (such as NUL or newlines) are not allowed.`,
     });
   }
+  if (!queueName.isWellFormed()) {
+    throw new ConfigurationError({
+      setting: 'queueName',
+      message:
+        `Invalid queue name ${JSON.stringify(queueName)}: it contains a lone UTF-16 surrogate (half of a character pair), ` +
+        'which Postgres would store as U+FFFD and so merge with other names. Fix the string (for example with String.prototype.toWellFormed()).',
+    });
+  }
   return queueName;
+}
+
+/** Rejects a claim timeout the schema cannot take: it is stored as whole seconds. */
+export function validateClaimTimeout(claimTimeout: unknown): void {
+  if (claimTimeout === undefined) return;
+  if (typeof claimTimeout !== 'number' || !Number.isInteger(claimTimeout) || claimTimeout <= 0) {
+    throw new ConfigurationError({
+      setting: 'claimTimeout',
+      message: `Invalid claimTimeout ${String(claimTimeout)}: it must be a positive whole number of seconds, e.g. 120.`,
+    });
+  }
 }

@@ -16,6 +16,8 @@ const invalidNames: ReadonlyArray<{ name: string; value: unknown; patterns: RegE
   { name: 'a multi-byte name over 57 bytes', value: 'é'.repeat(29), patterns: [/58 bytes in UTF-8/, /Choose a shorter name/] },
   { name: 'a name with a NUL character', value: 'bad\u0000name', patterns: [/control characters \(such as NUL or newlines\) are not allowed/] },
   { name: 'a name with a newline', value: 'bad\nname', patterns: [/control characters/] },
+  { name: 'a name with a lone high surrogate', value: 'jobs\uD800', patterns: [/lone UTF-16 surrogate/, /toWellFormed/] },
+  { name: 'a name with a lone low surrogate', value: 'jobs\uDC00', patterns: [/lone UTF-16 surrogate/] },
 ];
 
 const hostileNames = [
