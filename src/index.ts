@@ -58,3 +58,6 @@ export {
   type TaskResultSnapshot,
   type WorkerOptions,
 } from 'absurd-sdk';
+export { appendStreamChunk } from './streams/append-stream-chunk.ts';
+export { readStream, type ReadStreamOptions } from './streams/read-stream.ts';
+export { type StreamResponseOptions } from './streams/stream-response.ts';

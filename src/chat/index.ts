@@ -1,0 +1,1 @@
+export { AbsurdChatTransport, type AbsurdChatTransportOptions } from './absurd-chat-transport.ts';

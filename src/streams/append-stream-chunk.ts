@@ -1,0 +1,29 @@
+import type { UIMessageChunk } from 'ai';
+import { getCurrentTask } from '../client/current-task.ts';
+import { NotInTaskError } from '../errors/not-in-task-error.ts';
+import { StreamWriter } from './stream-writer.ts';
+
+const writerKey = 'ai-sdk-absurd:stream-writer';
+
+/** The durable stream writer of the task whose handler runs in this async context. */
+export function currentStreamWriter(): StreamWriter | undefined {
+  const task = getCurrentTask();
+  if (!task) return undefined;
+  let writer = task.state.get(writerKey) as StreamWriter | undefined;
+  if (!writer) {
+    writer = new StreamWriter(task.absurd.database, task.queueName, task.taskID, task.runID);
+    task.state.set(writerKey, writer);
+  }
+  return writer;
+}
+
+/**
+ * Appends a chunk of the task's own to its durable stream and resolves once it is stored. Call it
+ * inside `ctx.step(…)` to write it once: a step replayed from its checkpoint does not run again.
+ */
+export async function appendStreamChunk(chunk: UIMessageChunk): Promise<void> {
+  const writer = currentStreamWriter();
+  if (!writer) throw new NotInTaskError({ operation: 'appendStreamChunk' });
+  writer.write(chunk);
+  await writer.flush();
+}
