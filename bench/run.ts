@@ -5,7 +5,7 @@
 //
 //   npm run bench                        everything (a few minutes on 2 cores)
 //   npm run bench -- --quick             fewer samples, for a smoke check
-//   npm run bench -- --only peers,codec  some sections (codec, schema, agent, peers, throughput)
+//   npm run bench -- --only peers,codec  some sections (codec, schema, agent, peers, throughput, streams)
 //   npm run bench -- --no-docs           leave docs/performance.md alone
 //
 // The Postgres server is BENCH_DATABASE_URL, then TEST_DATABASE_URL, then postgres://postgres@127.0.0.1:5432/postgres;
@@ -17,9 +17,10 @@ import { runPeerBenchmarks } from './peers/peer-comparison.bench.ts';
 import { benchmarkServerUrl, serverVersion } from './peers/scratch-database.ts';
 import { describeMachine, goalRows, renderNumbersSection, updatePerformanceDoc, type BenchmarkReport } from './report.ts';
 import { runSchemaBenchmarks } from './schema.bench.ts';
+import { runStreamBenchmarks } from './stream.bench.ts';
 import { runThroughputBenchmarks } from './throughput.bench.ts';
 
-const sectionNames = ['codec', 'schema', 'agent', 'peers', 'throughput'] as const;
+const sectionNames = ['codec', 'schema', 'agent', 'peers', 'throughput', 'streams'] as const;
 type SectionName = (typeof sectionNames)[number];
 
 interface Arguments {
@@ -95,6 +96,9 @@ async function main(): Promise<void> {
     runThroughputBenchmarks(
       quick ? { databaseUrl, drainTasks: 40, resumeSamples: 4, latencySamples: 40, memoryRuns: 60 } : { databaseUrl },
     ),
+  );
+  await run('streams', () =>
+    runStreamBenchmarks(quick ? { databaseUrl, rounds: 6, warmupRounds: 2, latencySamples: 40 } : { databaseUrl }),
   );
 
   console.log(`\n== summary (${((performance.now() - started) / 1_000).toFixed(0)} s) ==`);

@@ -17,6 +17,7 @@ export {
   durableTools,
   isDurableModel,
   type AbsurdAgentSettings,
+  type AbsurdAgentStreamParameters,
   type CheckpointDescription,
   type DurableAgentOptions,
   type DurableCallOptions,
@@ -59,5 +60,12 @@ export {
   type WorkerOptions,
 } from 'absurd-sdk';
 export { appendStreamChunk } from './streams/append-stream-chunk.ts';
+export { type DurableStreamOptions, type DurableStreamSetting } from './streams/publish-agent-stream.ts';
 export { readStream, type ReadStreamOptions } from './streams/read-stream.ts';
+export { discardSupersededChunks, supersededChunkType } from './streams/superseded-marker.ts';
 export { type StreamResponseOptions } from './streams/stream-response.ts';
+export * from './tools/index.ts';
+export { startDashboard, type DashboardOptions, type RunningDashboard } from './dashboard/start-dashboard.ts';
+export { readUsage, type ModelPrice, type UsageOptions, type UsageReport, type UsageTotals } from './usage/usage-report.ts';
+export { type ForkTaskOptions, type ForkTaskResult, type ForkOrigin } from './client/fork-task.ts';
+export { type TaskHandle, type TypedTaskResult } from './client/task-handle.ts';

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Absurd } from '../../src/index.ts';
 
-const absurd = new Absurd({ db: process.env.DATABASE_URL, queueName: 'analysis' });
+const absurd = new Absurd({ db: process.env.ABSURD_DATABASE_URL, queueName: 'analysis' });
 await absurd.createQueue(); // idempotent; `npx ai-sdk-absurd init` in the deploy pipeline does the same
 
 createServer((request, response) => {

@@ -3,7 +3,7 @@ import { tool } from 'ai';
 import { Absurd, AbsurdAgent } from '../../src/index.ts';
 import { z } from 'zod';
 
-const absurd = new Absurd({ db: process.env.DATABASE_URL, queueName: 'analysis' });
+const absurd = new Absurd({ db: process.env.ABSURD_DATABASE_URL, queueName: 'analysis' });
 
 const analyst = new AbsurdAgent(
   {

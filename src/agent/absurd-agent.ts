@@ -12,10 +12,17 @@ import type {
 import type { Context, ToolSet } from '@ai-sdk/provider-utils';
 import type { Absurd } from '../client/absurd.ts';
 import { ConfigurationError } from '../errors/configuration-error.ts';
+import {
+  publishAgentStream,
+  taskStreamPublisher,
+  type DurableStreamOptions,
+  type DurableStreamSetting,
+} from '../streams/publish-agent-stream.ts';
 import { generateRun, streamRun, type ApprovalSettings } from './agent-loop.ts';
 import { startAgentRun } from './agent-run.ts';
 import type { ReplayDivergencePolicy } from './run-scope.ts';
 import { validateScopeName } from './step-names.ts';
+import { enterInFlight } from './task-heartbeat.ts';
 
 export interface DurableAgentOptions {
   /**
@@ -37,7 +44,23 @@ export interface DurableAgentOptions {
    * one number for every tool, or `{ default, tools: { toolName: seconds } }`. Unset waits forever.
    */
   readonly approvalTimeout?: number | { readonly default?: number; readonly tools?: Readonly<Record<string, number>> };
+  /**
+   * Whether `stream()` writes the UI message chunks of `toUIMessageStream()` to the task's durable stream
+   * as they are produced (docs/streaming.md): `true` (the default), `false`, or the `toUIMessageStream()`
+   * options that shape them. A call's own `durableStream` parameter overrides it.
+   */
+  readonly durableStream?: DurableStreamSetting;
 }
+
+/** The parameters of `AbsurdAgent.stream()`: those of a ToolLoopAgent, and whether this call publishes. */
+export type AbsurdAgentStreamParameters<CALL_OPTIONS, TOOLS extends ToolSet, RUNTIME_CONTEXT extends Context> = AgentStreamParameters<
+  CALL_OPTIONS,
+  TOOLS,
+  RUNTIME_CONTEXT
+> & {
+  /** Overrides the agent's `durableStream` setting for this call. */
+  readonly durableStream?: DurableStreamSetting;
+};
 
 export type AbsurdAgentSettings<
   CALL_OPTIONS = never,
@@ -66,6 +89,7 @@ export class AbsurdAgent<
   private readonly settings: ToolLoopAgentSettings<CALL_OPTIONS, TOOLS, RUNTIME_CONTEXT, OUTPUT>;
   private readonly approvals: ApprovalSettings;
   private readonly durable: { replayDivergence: ReplayDivergencePolicy; maxCheckpointBytes: number | undefined };
+  private readonly durableStream: DurableStreamSetting;
 
   constructor(
     settings: AbsurdAgentSettings<CALL_OPTIONS, TOOLS, RUNTIME_CONTEXT, OUTPUT>,
@@ -78,7 +102,15 @@ export class AbsurdAgent<
         message: 'new AbsurdAgent(settings, absurd) needs the Absurd client as its second argument: new AbsurdAgent(settings, new Absurd({ db })).',
       });
     }
-    const { replayDivergence = 'error', maxCheckpointBytes, approvals = 'suspend', approvalTimeout, ...agentSettings } = settings;
+    const {
+      replayDivergence = 'error',
+      maxCheckpointBytes,
+      approvals = 'suspend',
+      approvalTimeout,
+      durableStream = true,
+      ...agentSettings
+    } = settings;
+    this.durableStream = validateDurableStream(durableStream, 'durableStream');
     if (approvals !== 'suspend' && approvals !== 'return') {
       throw new ConfigurationError({
         setting: 'approvals',
@@ -123,13 +155,33 @@ export class AbsurdAgent<
     }
   }
 
-  /** Streams the agent inside the current Absurd task; replayed steps are re-emitted from their checkpoints. */
+  /**
+   * Streams the agent inside the current Absurd task; replayed steps are re-emitted from their checkpoints.
+   * Unless `durableStream` is false, the UI message chunks are also written to the task's durable stream,
+   * once across attempts, and the result's promises settle once they are stored.
+   *
+   * @example
+   * absurd.registerTask({ name: 'chat' }, async (params: { prompt: string }) => {
+   *   const result = await agent.stream({ prompt: params.prompt }); // readers follow absurd.readStream(taskID)
+   *   return { text: await result.text };
+   * });
+   */
   stream(
-    parameters: AgentStreamParameters<CALL_OPTIONS, TOOLS, RUNTIME_CONTEXT>,
+    parameters: AbsurdAgentStreamParameters<CALL_OPTIONS, TOOLS, RUNTIME_CONTEXT>,
   ): Promise<StreamTextResult<TOOLS, RUNTIME_CONTEXT, OUTPUT>> {
     try {
+      const { durableStream: callSetting, ...callParameters } = parameters;
+      const setting = callSetting === undefined ? this.durableStream : validateDurableStream(callSetting, 'stream({ durableStream })');
       const run = this.start(parameters.abortSignal, 'stream');
-      return streamRun(run, parameters as never) as Promise<StreamTextResult<TOOLS, RUNTIME_CONTEXT, OUTPUT>>;
+      // A nested agent's answer reaches the stream as its tool's output; its own chunks would break the message.
+      if (setting === false || run.nested) {
+        return streamRun(run, callParameters as never) as Promise<StreamTextResult<TOOLS, RUNTIME_CONTEXT, OUTPUT>>;
+      }
+      const publisher = taskStreamPublisher(run.task);
+      const settings: DurableStreamOptions = setting === true ? {} : setting;
+      return streamRun(run, callParameters as never).then((result) =>
+        publishAgentStream(result, { publisher, run: run.scope, settings, holdLease: () => enterInFlight(run.task) }),
+      ) as Promise<StreamTextResult<TOOLS, RUNTIME_CONTEXT, OUTPUT>>;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -144,6 +196,16 @@ export class AbsurdAgent<
       operation: `AbsurdAgent "${this.name}".${method}()`,
     });
   }
+}
+
+function validateDurableStream(setting: unknown, where: string): DurableStreamSetting {
+  if (typeof setting === 'boolean' || (setting !== null && typeof setting === 'object' && !Array.isArray(setting))) {
+    return setting as DurableStreamSetting;
+  }
+  throw new ConfigurationError({
+    setting: 'durableStream',
+    message: `${where} must be true, false or an object of toUIMessageStream() options, not ${JSON.stringify(setting) ?? String(setting)}.`,
+  });
 }
 
 function approvalTimeoutLookup(timeout: DurableAgentOptions['approvalTimeout']): (toolName: string) => number | undefined {

@@ -2,8 +2,10 @@
 // that need a person's approval, suspend the task until each is decided → continue with the
 // decisions, as if the person had answered in place.
 import type { GenerateTextResult, ModelMessage, StreamTextResult } from 'ai';
+import { joinApprovalWaits } from '../approvals/approval-waits.ts';
 import { awaitToolApprovals, type ToolApprovalRequest } from '../approvals/await-tool-approvals.ts';
 import type { AgentRun } from './agent-run.ts';
+import { enclosingScope } from './run-scope.ts';
 
 type CallParameters = Record<string, unknown> & { abortSignal?: AbortSignal };
 type AnyGenerateResult = GenerateTextResult<any, any, any>;
@@ -18,32 +20,39 @@ export interface ApprovalSettings {
 /**
  * Runs the agent to the end of its loop. When the run stops on tool calls that need approval, the
  * task suspends (the worker is freed) and the loop continues once every call is decided; the result
- * then covers the whole run.
+ * then covers the whole run. Runs of one task execution suspend it together: a run with undecided
+ * calls waits until every other run of the execution waits too or has ended.
  */
 export async function generateRun(
   run: AgentRun,
   parameters: CallParameters,
   approvals: ApprovalSettings,
 ): Promise<AnyGenerateResult> {
+  const waits = joinApprovalWaits(run.scope.task, run.scope.prefix, enclosingScope.getStore());
   const results: AnyGenerateResult[] = [];
   const approvalMessages: ModelMessage[] = [];
   let call = parameters;
-  for (;;) {
-    const result = await generateOnce(run, call);
-    results.push(result);
-    const requests = pendingApprovalRequests(result);
-    if (requests.length === 0 || approvals.mode === 'return') break;
-    const responses = await awaitToolApprovals(requests, {
-      scope: run.scope.prefix,
-      timeoutSeconds: approvals.timeoutSeconds,
-    });
-    const approvalMessage: ModelMessage = { role: 'tool', content: responses };
-    approvalMessages.push(approvalMessage);
-    const { prompt: _prompt, messages: _messages, ...rest } = call;
-    call = {
-      ...rest,
-      messages: [...inputMessages(call), ...result.responseMessages, approvalMessage],
-    };
+  try {
+    for (;;) {
+      const result = await generateOnce(run, call);
+      results.push(result);
+      const requests = pendingApprovalRequests(result);
+      if (requests.length === 0 || approvals.mode === 'return') break;
+      const responses = await awaitToolApprovals(requests, {
+        toolStepName: (toolName, toolCallId) => run.scope.toolStepName(toolName, toolCallId),
+        timeoutSeconds: approvals.timeoutSeconds,
+        waits,
+      });
+      const approvalMessage: ModelMessage = { role: 'tool', content: responses };
+      approvalMessages.push(approvalMessage);
+      const { prompt: _prompt, messages: _messages, ...rest } = call;
+      call = {
+        ...rest,
+        messages: [...inputMessages(call), ...result.responseMessages, approvalMessage],
+      };
+    }
+  } finally {
+    waits.leave();
   }
   return results.length === 1 ? results[0]! : combineResults(results, approvalMessages);
 }

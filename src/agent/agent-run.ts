@@ -18,6 +18,10 @@ export interface AgentRun {
   readonly inner: ToolLoopAgent<any, any, any, any>;
   /** The caller's abort signal merged with the run's own; pass it to the inner agent. */
   readonly abortSignal: AbortSignal;
+  /** The task whose handler runs the agent. */
+  readonly task: CurrentTask;
+  /** Whether the run was started inside a durable tool of another run (a nested agent). */
+  readonly nested: boolean;
 }
 
 /**
@@ -41,7 +45,8 @@ export function startAgentRun(options: {
   const settings: DurableSettings = { ...options.durable, maxRetries: options.settings.maxRetries ?? 2 };
   const context: RunContext = { scope, settings, runSignal: abortSignal };
   const binding: RunBinding = () => context;
-  return { scope, abortSignal, inner: new ToolLoopAgent(innerSettings(options.settings, settings, binding)) };
+  const inner = new ToolLoopAgent(innerSettings(options.settings, settings, binding));
+  return { scope, abortSignal, task, nested: parent !== undefined, inner };
 }
 
 function innerSettings(user: AnySettings, durable: DurableSettings, binding: RunBinding): AnySettings {

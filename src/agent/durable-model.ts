@@ -1,13 +1,13 @@
 // A language model whose every `doGenerate` / `doStream` call is an Absurd checkpoint, built with the
 // AI SDK's own `wrapLanguageModel`, so it works with `generateText`, `streamText` and any agent.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { LanguageModelV4, LanguageModelV4Middleware } from '@ai-sdk/provider';
+import type { LanguageModelV4, LanguageModelV4Middleware, LanguageModelV4StreamPart } from '@ai-sdk/provider';
 import { wrapLanguageModel, type LanguageModel } from 'ai';
 import { resolveLanguageModel } from 'ai/internal';
 import { durableGenerate } from './model-generate-step.ts';
 import { durableStream } from './model-stream-step.ts';
 import type { RunBinding } from './run-scope.ts';
-import { standaloneBinding, type DurableCallOptions } from './standalone-binding.ts';
+import { enterStandaloneCall, standaloneBinding, type DurableCallOptions, type StandaloneCall } from './standalone-binding.ts';
 
 export type DurableModelOptions = DurableCallOptions;
 
@@ -63,24 +63,66 @@ function createDurableMiddleware(binding: RunBinding): LanguageModelV4Middleware
     async wrapGenerate({ doGenerate, params, model }) {
       if (durableCallInProgress.getStore()) return doGenerate();
       const { scope, settings } = binding();
-      return durableGenerate({
-        scope,
-        settings,
-        params,
-        model,
-        doGenerate: () => durableCallInProgress.run(true, doGenerate),
-      });
+      const call = enterStandaloneCall(scope, 'model');
+      try {
+        const result = await durableGenerate({
+          scope,
+          settings,
+          params,
+          model,
+          doGenerate: () => durableCallInProgress.run(true, doGenerate),
+        });
+        if (result.content.some(asksForToolCall)) call?.continues();
+        return result;
+      } finally {
+        call?.leave();
+      }
     },
     async wrapStream({ doStream, params, model }) {
       if (durableCallInProgress.getStore()) return doStream();
       const { scope, settings } = binding();
-      return durableStream({
-        scope,
-        settings,
-        params,
-        model,
-        doStream: () => durableCallInProgress.run(true, doStream),
-      });
+      const call = enterStandaloneCall(scope, 'model');
+      let result;
+      try {
+        result = await durableStream({
+          scope,
+          settings,
+          params,
+          model,
+          doStream: () => durableCallInProgress.run(true, doStream),
+        });
+      } catch (error) {
+        call?.leave();
+        throw error;
+      }
+      return call ? { ...result, stream: result.stream.pipeThrough(trackedStream(call)) } : result;
     },
   };
+}
+
+/** A tool call the AI SDK runs itself, after which it makes the next model call. */
+function asksForToolCall(part: { type: string; providerExecuted?: boolean }): boolean {
+  return part.type === 'tool-call' && part.providerExecuted !== true;
+}
+
+/** Passes parts through, tells `call` when the stream asks for tool calls, and ends `call` with the stream. */
+function trackedStream(call: StandaloneCall): TransformStream<LanguageModelV4StreamPart, LanguageModelV4StreamPart> {
+  // `cancel` is part of the Streams standard and of Node, not yet of TypeScript's DOM types.
+  const transformer: Transformer<LanguageModelV4StreamPart, LanguageModelV4StreamPart> & { cancel(): void } = {
+    transform(part, controller) {
+      if (asksForToolCall(part)) {
+        try {
+          call.continues();
+        } catch (error) {
+          call.leave();
+          controller.error(error);
+          return;
+        }
+      }
+      controller.enqueue(part);
+    },
+    flush: () => call.leave(),
+    cancel: () => call.leave(),
+  };
+  return new TransformStream(transformer);
 }

@@ -2,7 +2,7 @@
 // concurrently checkpoint independently; a replay returns the recorded value or throws the recorded error.
 import type { Tool, ToolExecutionOptions, ToolSet } from 'ai';
 import type { RunBinding } from './run-scope.ts';
-import { standaloneBinding, type DurableCallOptions } from './standalone-binding.ts';
+import { enterStandaloneCall, standaloneBinding, type DurableCallOptions } from './standalone-binding.ts';
 import { openToolCall } from './tool-call-step.ts';
 
 export type DurableToolOptions = Omit<DurableCallOptions, 'maxRetries'>;
@@ -55,50 +55,62 @@ export function bindTool<TOOL extends Tool>(toolName: string, tool: TOOL, bindin
 
 function durableExecute(toolName: string, execute: Execute, binding: RunBinding) {
   return async (input: unknown, options: ToolExecutionOptions<unknown>): Promise<unknown> => {
-    const opened = await openToolCall(binding(), toolName, input, options);
-    if (opened.replayed) {
-      if (opened.outcome === 'error') throw opened.value;
-      return opened.value;
-    }
-    const { call } = opened;
-    let output: unknown;
+    const context = binding();
+    const tracked = enterStandaloneCall(context.scope, 'tool');
     try {
-      output = await call.run(() => execute(input, options));
-      // A plain function may still return an async iterable: keep its final value.
-      if (isAsyncIterable(output)) output = await call.run(() => lastValue(output as AsyncIterable<unknown>));
-    } catch (thrown) {
-      throw await call.fail(thrown);
+      const opened = await openToolCall(context, toolName, input, options);
+      if (opened.replayed) {
+        if (opened.outcome === 'error') throw opened.value;
+        return opened.value;
+      }
+      const { call } = opened;
+      let output: unknown;
+      try {
+        output = await call.run(() => execute(input, options));
+        // A plain function may still return an async iterable: keep its final value.
+        if (isAsyncIterable(output)) output = await call.run(() => lastValue(output as AsyncIterable<unknown>));
+      } catch (thrown) {
+        throw await call.fail(thrown);
+      }
+      return await call.succeed(output);
+    } finally {
+      tracked?.leave();
     }
-    return call.succeed(output);
   };
 }
 
 /** Async-generator tools: yields are forwarded live, the final value is checkpointed and is all a replay yields. */
 function durableStreamingExecute(toolName: string, execute: Execute, binding: RunBinding) {
   return async function* (input: unknown, options: ToolExecutionOptions<unknown>): AsyncGenerator<unknown> {
-    const opened = await openToolCall(binding(), toolName, input, options);
-    if (opened.replayed) {
-      if (opened.outcome === 'error') throw opened.value;
-      yield opened.value;
-      return;
-    }
-    const { call } = opened;
-    let last: unknown;
+    const context = binding();
+    // The consumer may stop iterating early; the call is then no longer in flight.
+    const tracked = enterStandaloneCall(context.scope, 'tool');
     try {
-      const iterator = call.run(() => (execute(input, options) as AsyncIterable<unknown>)[Symbol.asyncIterator]());
-      for (;;) {
-        const next = await call.run(() => iterator.next());
-        if (next.done) break;
-        last = next.value;
-        yield next.value;
+      const opened = await openToolCall(context, toolName, input, options);
+      if (opened.replayed) {
+        if (opened.outcome === 'error') throw opened.value;
+        yield opened.value;
+        return;
       }
-    } catch (thrown) {
-      throw await call.fail(thrown);
+      const { call } = opened;
+      let last: unknown;
+      try {
+        const iterator = call.run(() => (execute(input, options) as AsyncIterable<unknown>)[Symbol.asyncIterator]());
+        for (;;) {
+          const next = await call.run(() => iterator.next());
+          if (next.done) break;
+          last = next.value;
+          yield next.value;
+        }
+      } catch (thrown) {
+        throw await call.fail(thrown);
+      } finally {
+        call.release();
+      }
+      await call.succeed(last);
     } finally {
-      // The consumer may stop iterating early; the call is then no longer in flight.
-      call.release();
+      tracked?.leave();
     }
-    await call.succeed(last);
   };
 }
 

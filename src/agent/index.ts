@@ -1,4 +1,4 @@
-export { AbsurdAgent, type AbsurdAgentSettings, type DurableAgentOptions } from './absurd-agent.ts';
+export { AbsurdAgent, type AbsurdAgentSettings, type AbsurdAgentStreamParameters, type DurableAgentOptions } from './absurd-agent.ts';
 export { absurdModelMiddleware, durableModel, isDurableModel, type DurableModelOptions } from './durable-model.ts';
 export { durableTool, durableTools, type DurableToolOptions } from './durable-tool.ts';
 export {

@@ -3,9 +3,11 @@
 import type { LanguageModelV4, LanguageModelV4CallOptions, LanguageModelV4GenerateResult } from '@ai-sdk/provider';
 import { generateId } from 'ai';
 import { modelCallFingerprint } from './model-call-fingerprint.ts';
+import { checkRecordedCallKind } from './model-call-kind.ts';
 import { callWithRetries, completeModelCall, replayModelCall } from './model-checkpoint.ts';
 import type { DurableSettings, RunScope } from './run-scope.ts';
 import { enterInFlight } from './task-heartbeat.ts';
+import { noteRequestedToolCalls } from './tool-call-step.ts';
 
 export async function durableGenerate(options: {
   scope: RunScope;
@@ -17,8 +19,9 @@ export async function durableGenerate(options: {
   const { scope, settings, params, model } = options;
   const slot = await scope.beginModelCall(modelCallFingerprint(params, model, scope.promptDigests));
   if (slot.handle.done) {
+    checkRecordedCallKind(scope, slot, 'generate');
     const result = replayModelCall({ scope, settings, slot, call: 'generate' }) as LanguageModelV4GenerateResult;
-    scope.noteToolCalls(slot.number, toolCallIds(result));
+    noteRequestedToolCalls(scope, slot.number, toolCallIds(result), params.abortSignal);
     return result;
   }
 
@@ -46,7 +49,7 @@ export async function durableGenerate(options: {
     usage: result.usage,
     response: result,
   })) as LanguageModelV4GenerateResult;
-  scope.noteToolCalls(slot.number, toolCallIds(recorded));
+  noteRequestedToolCalls(scope, slot.number, toolCallIds(recorded), params.abortSignal);
   return recorded;
 }
 

@@ -10,9 +10,11 @@ import type {
 } from '@ai-sdk/provider';
 import { generateId } from 'ai';
 import { modelCallFingerprint } from './model-call-fingerprint.ts';
+import { checkRecordedCallKind } from './model-call-kind.ts';
 import { callWithRetries, completeModelCall, replayModelCall } from './model-checkpoint.ts';
 import type { DurableSettings, ModelCallSlot, RunScope } from './run-scope.ts';
 import { enterInFlight } from './task-heartbeat.ts';
+import { noteRequestedToolCalls } from './tool-call-step.ts';
 
 /** What a stream checkpoint holds. */
 interface RecordedStream {
@@ -31,10 +33,12 @@ export async function durableStream(options: {
   const { scope, settings, params, model } = options;
   const slot = await scope.beginModelCall(modelCallFingerprint(params, model, scope.promptDigests));
   if (slot.handle.done) {
+    checkRecordedCallKind(scope, slot, 'stream');
     const recorded = replayModelCall({ scope, settings, slot, call: 'stream' }) as RecordedStream;
-    scope.noteToolCalls(slot.number, recorded.parts.flatMap((part) => (part.type === 'tool-call' ? [part.toolCallId] : [])));
+    const toolCallIds = recorded.parts.flatMap((part) => (part.type === 'tool-call' ? [part.toolCallId] : []));
+    noteRequestedToolCalls(scope, slot.number, toolCallIds, params.abortSignal);
     return {
-      stream: streamOf(recorded.parts),
+      stream: replayedStream(recorded.parts, enterInFlight(scope.task)),
       ...(recorded.request ? { request: recorded.request } : {}),
       ...(recorded.response ? { response: recorded.response } : {}),
     };
@@ -59,6 +63,7 @@ export async function durableStream(options: {
     model,
     startedAt,
     attempts: called.attempts,
+    abortSignal: params.abortSignal,
     leave,
     request: request ? keptRequest : undefined,
     response,
@@ -77,6 +82,7 @@ function recordStream(options: {
   model: LanguageModelV4;
   startedAt: Date;
   attempts: number;
+  abortSignal: AbortSignal | undefined;
   leave: () => void;
   request: LanguageModelV4StreamResult['request'];
   response: LanguageModelV4StreamResult['response'];
@@ -167,7 +173,7 @@ function recordStream(options: {
         }
         default:
           ensureMetadata(controller);
-          if (part.type === 'tool-call') scope.noteToolCalls(slot.number, [part.toolCallId]);
+          if (part.type === 'tool-call') noteRequestedToolCalls(scope, slot.number, [part.toolCallId], options.abortSignal);
           parts.push(part);
           controller.enqueue(part);
       }
@@ -189,11 +195,25 @@ function recordStream(options: {
   return new TransformStream(transformer);
 }
 
-function streamOf(parts: LanguageModelV4StreamPart[]): ReadableStream<LanguageModelV4StreamPart> {
-  return new ReadableStream({
-    start(controller) {
-      for (const part of parts) controller.enqueue(part);
-      controller.close();
+/**
+ * The recorded parts as a stream the consumer pulls one part at a time. Until the last part is pulled
+ * (or the consumer stops reading) the call counts as in flight, so a slow consumer of a replayed step
+ * keeps the lease as it would during the live call.
+ */
+function replayedStream(parts: LanguageModelV4StreamPart[], leave: () => void): ReadableStream<LanguageModelV4StreamPart> {
+  let next = 0;
+  return new ReadableStream<LanguageModelV4StreamPart>(
+    {
+      pull(controller) {
+        if (next < parts.length) controller.enqueue(parts[next++]!);
+        if (next < parts.length) return;
+        leave();
+        controller.close();
+      },
+      cancel() {
+        leave();
+      },
     },
-  });
+    { highWaterMark: 0 },
+  );
 }

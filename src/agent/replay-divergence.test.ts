@@ -111,3 +111,27 @@ test('a replayed tool call with other input than recorded is a divergence', asyn
   assert.match(failure.message, /other input/);
   assert.deepEqual(effects, ['100'], 'the tool did not run with the new input');
 });
+
+for (const [first, then] of [
+  ['generate', 'stream'],
+  ['stream', 'generate'],
+] as const) {
+  test(`${first}() becoming ${then}() between attempts names the kind of call that differs`, async () => {
+    const taskName = `switch-${first}-to-${then}`;
+    const model = scriptedModel(() => ({ text: 'same answer' }));
+    const agent = new AbsurdAgent({ id: taskName, model, onError: () => {} }, harness.absurd);
+    harness.absurd.registerTask({ name: taskName }, async () => {
+      const method = currentAttempt() === 1 ? first : then;
+      const text = method === 'generate' ? (await agent.generate({ prompt: 'hi' })).text : await (await agent.stream({ prompt: 'hi' })).text;
+      if (currentAttempt() === 1) throw new Error('crash after the model call was checkpointed');
+      return text;
+    });
+    const { snapshot } = await harness.run(taskName, {}, { maxAttempts: 2 });
+    const failure = failureOf(snapshot);
+    assert.equal(failure.name, 'AiSdkAbsurdReplayDivergenceError');
+    assert.match(failure.message, new RegExp(`the recorded call was ${first}\\(\\), this call is ${then}\\(\\)`));
+    // The request is the same: the message must not claim that its fingerprint differs.
+    assert.match(failure.message, /the request itself is unchanged/);
+    assert.doesNotMatch(failure.message, /differs from the call being made now/);
+  });
+}

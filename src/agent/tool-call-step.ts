@@ -7,8 +7,29 @@ import { ReplayDivergenceError } from '../errors/replay-divergence-error.ts';
 import { decodePayload, encodePayload, type ToolCallCheckpoint } from './checkpoint-format.ts';
 import { beginCheckpoint, completeCheckpoint } from './checkpoint-store.ts';
 import { isRunFatalError } from './run-fatal-error.ts';
-import { enclosingScope, type RunContext } from './run-scope.ts';
+import { enclosingScope, type RunContext, type RunScope } from './run-scope.ts';
 import { enterInFlight } from './task-heartbeat.ts';
+
+// The abort signal of the model call that asked for each tool call: the AI SDK merges the caller's
+// signal and its own `timeout` (`totalMs`, `stepMs`) into it, and gives the tool that signal merged
+// with the tool's own timeout (`toolMs`). An abort of the model call's signal is an abort of the run.
+const modelCallSignals = new WeakMap<RunScope, Map<string, AbortSignal | undefined>>();
+
+/** Remembers which model call (by number, and by its abort signal) asked for these tool calls. */
+export function noteRequestedToolCalls(
+  scope: RunScope,
+  modelCall: number,
+  toolCallIds: readonly string[],
+  abortSignal: AbortSignal | undefined,
+): void {
+  scope.noteToolCalls(modelCall, toolCallIds);
+  let signals = modelCallSignals.get(scope);
+  if (!signals) {
+    signals = new Map();
+    modelCallSignals.set(scope, signals);
+  }
+  for (const toolCallId of toolCallIds) signals.set(toolCallId, abortSignal);
+}
 
 /** A tool call that is either replayed (`outcome` known) or to be executed (`run`). */
 type OpenedToolCall =
@@ -113,20 +134,33 @@ export class LiveToolCall {
   }
 
   /**
-   * Handles what the tool threw: errors that end the run are passed on unrecorded; an error caused by
-   * the run being aborted is not the tool's outcome and is not recorded either; any other error is
-   * recorded and returned (as a replay would rebuild it) for the caller to throw.
+   * Handles what the tool threw: errors that end the run are passed on unrecorded; an error thrown
+   * while the run is aborted (by the caller, by the AI SDK's `timeout`, or by the run's failure) is
+   * not the tool's outcome and is not recorded either, so the tool runs again on the next attempt;
+   * any other error is recorded and returned (as a replay would rebuild it) for the caller to throw.
    */
   async fail(thrown: unknown): Promise<unknown> {
     this.leave();
-    const { scope, runSignal } = this.context;
+    const { scope } = this.context;
     if (isRunFatalError(thrown)) {
       scope.fail(thrown);
       return thrown;
     }
-    const runAborted = runSignal ? runSignal.aborted : this.options.abortSignal?.aborted;
-    if (scope.failed || runAborted) return thrown;
+    if (scope.failed || this.runAborted()) return thrown;
     return this.write('error', () => encodeError(thrown, this.stepName, this.context.settings.maxCheckpointBytes));
+  }
+
+  /**
+   * True when the run this call belongs to is aborted. Only the tool's own timeout (`toolMs`) aborts
+   * the tool's signal but not its model call's: the AI SDK shows that timeout to the model as the
+   * tool's result and continues, so it is recorded like any other error. A tool call the model did not
+   * ask for in this execution (carried in from the input messages) has only its own signal to go by.
+   */
+  private runAborted(): boolean {
+    if (this.context.runSignal?.aborted) return true;
+    const signals = modelCallSignals.get(this.context.scope);
+    if (signals?.has(this.options.toolCallId)) return signals.get(this.options.toolCallId)?.aborted === true;
+    return this.options.abortSignal?.aborted === true;
   }
 
   private async write(outcome: 'ok' | 'error', encode: () => string): Promise<unknown> {

@@ -5,8 +5,7 @@ import { fingerprint } from '../codec/fingerprint.ts';
 import { ApprovalError } from '../errors/approval-error.ts';
 import { InvalidPayloadError } from '../errors/invalid-payload-error.ts';
 import { createTestDatabase, uniqueQueueName, type TestDatabase } from '../../test/support/test-database.ts';
-import { expireToolCall, recordApprovalRequest } from './approval-store.ts';
-import { approvalEventName } from './tool-approval.ts';
+import { readDecisions, recordApprovalRequest, tagApprovalWait } from './approval-store.ts';
 
 describe('approval store', () => {
   let database: TestDatabase;
@@ -22,34 +21,32 @@ describe('approval store', () => {
     await database.close();
   });
 
-  async function waitingCall(toolCallId = 'call-1', input: unknown = { amount: 5 }, timeoutSeconds: number | null = null) {
-    const { taskID } = await absurd.spawn('wait', {});
-    await recordApprovalRequest(absurd.database, {
+  function request(taskID: string, toolCallId: string, input: unknown, timeoutSeconds: number | null, modelCall = 1) {
+    return {
       taskID,
+      requestKey: `support:1/model:${modelCall}/tool:refund:${toolCallId}`,
       toolCallId,
       queueName: absurd.queue,
       toolName: 'refund',
       input,
       inputDigest: fingerprint(input),
       timeoutSeconds,
-    });
-    return taskID;
+    };
+  }
+
+  async function waitingCall(toolCallId = 'call-1', input: unknown = { amount: 5 }, timeoutSeconds: number | null = null) {
+    const { taskID } = await absurd.spawn('wait', {});
+    const requestId = await recordApprovalRequest(absurd.database, request(taskID, toolCallId, input, timeoutSeconds));
+    return { taskID, requestId };
   }
 
   test('lists a waiting call once, however often it is recorded', async () => {
-    const taskID = await waitingCall('call-1', { amount: 5 }, 60);
-    await recordApprovalRequest(absurd.database, {
-      taskID,
-      toolCallId: 'call-1',
-      queueName: absurd.queue,
-      toolName: 'refund',
-      input: { amount: 5 },
-      inputDigest: fingerprint({ amount: 5 }),
-      timeoutSeconds: 60,
-    });
+    const { taskID, requestId } = await waitingCall('call-1', { amount: 5 }, 60);
+    assert.equal(await recordApprovalRequest(absurd.database, request(taskID, 'call-1', { amount: 5 }, 60)), requestId);
     const pending = await absurd.listPendingApprovals({ taskID });
     assert.equal(pending.length, 1);
     const [approval] = pending;
+    assert.equal(approval!.requestId, requestId);
     assert.equal(approval!.toolCallId, 'call-1');
     assert.equal(approval!.toolName, 'refund');
     assert.deepEqual(approval!.input, { amount: 5 });
@@ -58,16 +55,11 @@ describe('approval store', () => {
     assert.deepEqual(await absurd.listPendingApprovals({ taskID: 'not-a-uuid' }), []);
   });
 
-  test('the first decision wins, emits the event once, and a second decision is refused', async () => {
-    const taskID = await waitingCall();
+  test('the first decision wins, and a second decision is refused', async () => {
+    const { taskID } = await waitingCall();
     const decision = await absurd.approveToolCall({ taskID, toolCallId: 'call-1', approved: true, reason: 'ok' });
     assert.equal(decision.approved, true);
     assert.equal(decision.decidedBy, 'person');
-    const { rows } = await database.query(`select payload from absurd."e_${absurd.queue}" where event_name = $1`, [
-      approvalEventName(taskID, 'call-1'),
-    ]);
-    assert.equal(rows.length, 1);
-    assert.equal(rows[0].payload.approved, true);
     await assert.rejects(absurd.approveToolCall({ taskID, toolCallId: 'call-1', approved: false }), (error: unknown) => {
       assert.ok(error instanceof ApprovalError);
       assert.equal(error.reason, 'already-decided');
@@ -77,8 +69,32 @@ describe('approval store', () => {
     assert.deepEqual(await absurd.listPendingApprovals({ taskID }), []);
   });
 
+  test('the event of a wait is emitted once, by the last of its decisions', async () => {
+    const { taskID, requestId: first } = await waitingCall('call-1');
+    const second = await recordApprovalRequest(absurd.database, request(taskID, 'call-2', { amount: 6 }, null));
+    const eventName = `ai-sdk-absurd:approvals:${taskID}:test-wait`;
+    assert.deepEqual(await tagApprovalWait(absurd.database, { requestIds: [first, second], eventName }), { waiting: 2, timeoutSeconds: null });
+    const emitted = async () =>
+      (await database.query(`select payload from absurd."e_${absurd.queue}" where event_name = $1 and payload is not null`, [eventName])).rows;
+    await Promise.all([
+      absurd.approveToolCall({ taskID, requestId: second, approved: false }),
+      absurd.approveToolCall({ taskID, toolCallId: 'call-1', approved: true }),
+    ]);
+    const rows = await emitted();
+    assert.equal(rows.length, 1);
+    assert.equal(typeof rows[0].payload.approved, 'boolean');
+    assert.deepEqual(await tagApprovalWait(absurd.database, { requestIds: [first, second], eventName: 'unused' }), { waiting: 0, timeoutSeconds: null });
+  });
+
+  test('a model call that reuses a tool call id records a request of its own', async () => {
+    const { taskID, requestId: first } = await waitingCall('call_0');
+    const second = await recordApprovalRequest(absurd.database, request(taskID, 'call_0', { amount: 5 }, null, 2));
+    assert.notEqual(second, first);
+    assert.deepEqual((await absurd.listPendingApprovals({ taskID })).map((approval) => approval.requestId), [first, second]);
+  });
+
   test('concurrent decisions: exactly one lands', async () => {
-    const taskID = await waitingCall();
+    const { taskID } = await waitingCall();
     const outcomes = await Promise.allSettled(
       Array.from({ length: 5 }, (_, index) =>
         absurd.approveToolCall({ taskID, toolCallId: 'call-1', approved: index % 2 === 0 }),
@@ -91,7 +107,7 @@ describe('approval store', () => {
   });
 
   test('a decision bound to another input is refused and changes nothing', async () => {
-    const taskID = await waitingCall('call-1', { amount: 5 });
+    const { taskID } = await waitingCall('call-1', { amount: 5 });
     await assert.rejects(
       absurd.approveToolCall({ taskID, toolCallId: 'call-1', approved: true, input: { amount: 500 } }),
       (error: unknown) => error instanceof ApprovalError && error.reason === 'input-mismatch',
@@ -101,10 +117,14 @@ describe('approval store', () => {
   });
 
   test('unknown calls and tasks that stopped waiting are refused', async () => {
-    const taskID = await waitingCall();
+    const { taskID } = await waitingCall();
     await assert.rejects(
       absurd.approveToolCall({ taskID, toolCallId: 'call-404', approved: true }),
       (error: unknown) => error instanceof ApprovalError && error.reason === 'not-found' && /listPendingApprovals/.test(error.message),
+    );
+    await assert.rejects(
+      absurd.approveToolCall({ taskID, requestId: '00000000-0000-4000-8000-000000000000', approved: true }),
+      (error: unknown) => error instanceof ApprovalError && error.reason === 'not-found' && /No request 0{8}-/.test(error.message),
     );
     await assert.rejects(
       absurd.approveToolCall({ taskID: 'nonsense', toolCallId: 'call-1', approved: true }),
@@ -118,20 +138,23 @@ describe('approval store', () => {
     );
   });
 
-  test('a timeout denies the call unless a person decided first', async () => {
-    const expired = await waitingCall();
-    const timedOut = await expireToolCall(absurd.database, { taskID: expired, toolCallId: 'call-1' });
-    assert.deepEqual([timedOut.approved, timedOut.reason, timedOut.decidedBy], [false, 'timed out', 'timeout']);
-    await assert.rejects(absurd.approveToolCall({ taskID: expired, toolCallId: 'call-1', approved: true }), /timed out/);
+  test('a timeout that passed denies the call unless a person decided first', async () => {
+    const expired = await waitingCall('call-1', { amount: 5 }, 0);
+    const [timedOut] = (await readDecisions(absurd.database, expired.taskID, [{ ...expired, toolCallId: 'call-1' }])).values();
+    assert.deepEqual([timedOut?.approved, timedOut?.reason, timedOut?.decidedBy], [false, 'timed out', 'timeout']);
+    await assert.rejects(absurd.approveToolCall({ taskID: expired.taskID, toolCallId: 'call-1', approved: true }), /timed out/);
 
-    const decided = await waitingCall();
-    await absurd.approveToolCall({ taskID: decided, toolCallId: 'call-1', approved: true });
-    const standing = await expireToolCall(absurd.database, { taskID: decided, toolCallId: 'call-1' });
-    assert.deepEqual([standing.approved, standing.decidedBy], [true, 'person']);
+    const later = await waitingCall('call-1', { amount: 5 }, 3600);
+    assert.deepEqual([...(await readDecisions(absurd.database, later.taskID, [{ ...later, toolCallId: 'call-1' }])).values()], [undefined]);
+
+    const decided = await waitingCall('call-1', { amount: 5 }, 0);
+    await absurd.approveToolCall({ taskID: decided.taskID, toolCallId: 'call-1', approved: true });
+    const [standing] = (await readDecisions(absurd.database, decided.taskID, [{ ...decided, toolCallId: 'call-1' }])).values();
+    assert.deepEqual([standing?.approved, standing?.decidedBy], [true, 'person']);
   });
 
   test('a reason Postgres cannot store is refused clearly and decides nothing', async () => {
-    const taskID = await waitingCall();
+    const { taskID } = await waitingCall();
     for (const reason of ['bad\u0000reason', 'half \ud800 pair']) {
       await assert.rejects(
         absurd.approveToolCall({ taskID, toolCallId: 'call-1', approved: false, reason }),

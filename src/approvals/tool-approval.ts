@@ -1,8 +1,14 @@
 /** A tool call that waits, or waited, for a person's decision. */
 export interface PendingApproval {
   readonly taskID: string;
+  /**
+   * The id of this request, unique across tasks. A model may reuse a tool call id (ids are numbered per
+   * response, and a task may run an agent more than once): decide by `requestId` when `toolCallId` is not unique.
+   */
+  readonly requestId: string;
   readonly toolCallId: string;
   readonly toolName: string;
+  /** The input exactly as the model wrote it (strings with NUL characters or lone surrogates included). */
   readonly input: unknown;
   readonly queueName: string;
   readonly requestedAt: Date;
@@ -10,9 +16,12 @@ export interface PendingApproval {
   readonly expiresAt: Date | null;
 }
 
-export interface ApproveToolCallOptions {
+/**
+ * Which call to decide: `toolCallId` (the id the model gave it, as listed) or `requestId`. A tool call id
+ * shared by several waiting requests of the task is refused as ambiguous; the error lists their request ids.
+ */
+export type ApproveToolCallOptions = DecisionTarget & {
   readonly taskID: string;
-  readonly toolCallId: string;
   readonly approved: boolean;
   readonly reason?: string;
   /**
@@ -20,9 +29,13 @@ export interface ApproveToolCallOptions {
    * exact input the agent asked about.
    */
   readonly input?: unknown;
-}
+};
 
-/** The decision an agent receives through the approval event. */
+type DecisionTarget =
+  | { readonly toolCallId: string; readonly requestId?: string }
+  | { readonly toolCallId?: string; readonly requestId: string };
+
+/** The decision an agent receives for one request. */
 export interface ToolApprovalDecision {
   readonly approved: boolean;
   readonly reason: string | null;
@@ -31,7 +44,7 @@ export interface ToolApprovalDecision {
   readonly decidedAt: string;
 }
 
-/** The Absurd event a suspended agent waits on for one tool call. */
-export function approvalEventName(taskID: string, toolCallId: string): string {
-  return `ai-sdk-absurd:approval:${taskID}:${toolCallId}`;
+/** The event a task that waits for several requests suspends on; emitted once the last of them is decided. */
+export function approvalWaitEventName(taskID: string, waitID: string): string {
+  return `ai-sdk-absurd:approvals:${taskID}:${waitID}`;
 }

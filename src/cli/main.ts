@@ -4,24 +4,38 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { SchemaVersionError } from '../errors/schema-version-error.ts';
 import { registerApprovalCommands } from './commands/approval-commands.ts';
+import { registerCancelCommand } from './commands/cancel-command.ts';
+import { registerCleanupCommand } from './commands/cleanup-command.ts';
+import { registerDashboardCommand } from './commands/dashboard-command.ts';
 import { registerDemoCommand } from './commands/demo-command.ts';
+import { registerForkCommand } from './commands/fork-command.ts';
+import { registerQueuesCommand } from './commands/queues-command.ts';
+import { registerRetryCommand } from './commands/retry-command.ts';
 import { registerRunsCommand } from './commands/runs-command.ts';
 import { registerSchemaCommands } from './commands/schema-commands.ts';
 import { registerShowCommand } from './commands/show-command.ts';
+import { registerUsageCommand } from './commands/usage-command.ts';
 
 /** Exit codes the CLI documents: 0 ok, 1 failure, 2 usage, 3 schema version. */
 export const exitCodes = { ok: 0, failure: 1, usage: 2, schema: 3 } as const;
 
 export function createProgram(): Command {
   const program = new Command('ai-sdk-absurd')
-    .description('Durable Vercel AI SDK agents on Postgres: schema management, runs, approvals and a demo.')
+    .description('Durable Vercel AI SDK agents on Postgres: schema, queues and runs, cancel/retry/fork/cleanup, usage, approvals, a dashboard and a demo.')
     .version(packageVersion(), '-v, --version', 'print the version of ai-sdk-absurd')
     .showHelpAfterError()
     .exitOverride();
   registerSchemaCommands(program);
+  registerQueuesCommand(program);
   registerRunsCommand(program);
   registerShowCommand(program);
+  registerUsageCommand(program);
+  registerCancelCommand(program);
+  registerRetryCommand(program);
+  registerForkCommand(program);
+  registerCleanupCommand(program);
   registerApprovalCommands(program);
+  registerDashboardCommand(program);
   registerDemoCommand(program);
   return program;
 }

@@ -1,6 +1,8 @@
 // Reads what happened to tasks straight from Absurd's per-queue tables (`absurd.t_<queue>`, `r_<queue>`,
 // `c_<queue>`) across every queue in `absurd.queues`, and classifies each checkpoint with the agent layer's
 // `describeCheckpoint`: the data behind `ai-sdk-absurd runs`, `ai-sdk-absurd show` and the demo's evidence.
+import { approvalInput } from '../approvals/approval-row.ts';
+import { isTaskID } from '../client/task-id.ts';
 import { describeCheckpoint, type CheckpointDescription } from '../agent/checkpoint-format.ts';
 import type { Queryable } from '../db/database.ts';
 import { ConfigurationError } from '../errors/configuration-error.ts';
@@ -43,6 +45,7 @@ export interface TimelineEntry {
 }
 
 export interface ApprovalRecord {
+  readonly requestId: string;
   readonly toolCallId: string;
   readonly toolName: string;
   readonly input: unknown;
@@ -62,7 +65,6 @@ export interface TaskTimeline {
   readonly approvals: readonly ApprovalRecord[];
 }
 
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 
 export async function listQueueNames(database: Queryable): Promise<string[]> {
@@ -71,7 +73,7 @@ export async function listQueueNames(database: Queryable): Promise<string[]> {
 }
 
 /** The queues to look in: all of them, or the one asked for, which must exist. */
-async function queuesToRead(database: Queryable, queue: string | undefined): Promise<string[]> {
+export async function queuesToRead(database: Queryable, queue: string | undefined): Promise<string[]> {
   const queues = await listQueueNames(database);
   if (queue === undefined) return queues;
   if (!queues.includes(queue)) {
@@ -81,6 +83,32 @@ async function queuesToRead(database: Queryable, queue: string | undefined): Pro
     });
   }
   return [queue];
+}
+
+/** Where a task lives and where it stands: what `cancel` and `retry` check before they act. */
+export interface TaskLocation {
+  readonly queueName: string;
+  readonly taskID: string;
+  readonly taskName: string;
+  readonly state: string;
+  readonly attempts: number;
+  readonly maxAttempts: number | null;
+}
+
+/** The queue holding a task (only `queue` when given), or undefined when none does or the id is not a task id. */
+export async function locateTask(database: Queryable, taskID: string, options: { queue?: string } = {}): Promise<TaskLocation | undefined> {
+  if (!isTaskID(taskID)) return undefined;
+  for (const queueName of await queuesToRead(database, options.queue)) {
+    const { rows } = await database.query<{ task_name: string; state: string; attempts: number; max_attempts: number | null }>(
+      `select task_name, state, attempts, max_attempts from ${queueTable('t', queueName)} where task_id = $1::uuid`,
+      [taskID],
+    );
+    const row = rows[0];
+    if (row) {
+      return { queueName, taskID, taskName: row.task_name, state: row.state, attempts: row.attempts, maxAttempts: row.max_attempts };
+    }
+  }
+  return undefined;
 }
 
 /** The most recently enqueued tasks of one queue or of all queues, newest first. */
@@ -117,7 +145,7 @@ export async function readTaskTimeline(
   taskID: string,
   options: { queue?: string } = {},
 ): Promise<TaskTimeline | undefined> {
-  if (!uuidPattern.test(taskID)) return undefined;
+  if (!isTaskID(taskID)) return undefined;
   const queues = await queuesToRead(database, options.queue);
   for (const queueName of queues) {
     const { rows } = await database.query<TaskRow>(
@@ -275,23 +303,26 @@ async function readApprovals(database: Queryable, taskID: string): Promise<Appro
   );
   if (!present[0]?.present) return [];
   const { rows } = await database.query<{
+    request_id: string;
     tool_call_id: string;
     tool_name: string;
     input: unknown;
+    input_codec: number | null;
     requested_at: Date;
     decided_at: Date | null;
     approved: boolean | null;
     reason: string | null;
     decided_by: string | null;
   }>(
-    `select tool_call_id, tool_name, input, requested_at, decided_at, approved, reason, decided_by
+    `select request_id::text as request_id, tool_call_id, tool_name, input, input_codec, requested_at, decided_at, approved, reason, decided_by
      from ai_sdk_absurd.tool_approvals where task_id = $1::uuid order by requested_at, tool_call_id`,
     [taskID],
   );
   return rows.map((row) => ({
+    requestId: row.request_id,
     toolCallId: row.tool_call_id,
     toolName: row.tool_name,
-    input: row.input,
+    input: approvalInput(row),
     requestedAt: row.requested_at,
     decidedAt: row.decided_at,
     approved: row.approved,

@@ -28,10 +28,15 @@ import { mapDatabaseError } from './map-database-error.ts';
 import { validatePayload } from './validate-payload.ts';
 import { validateClaimTimeout, validateQueueName } from './queue-name.ts';
 import { validateName } from './task-name.ts';
+import { validateTaskID } from './task-id.ts';
 import { WakeSignal } from './wake-signal.ts';
+import { forkTask, type ForkTaskOptions, type ForkTaskResult } from './fork-task.ts';
+import { createTaskHandle, type TaskHandle } from './task-handle.ts';
+import { readUsage, type UsageOptions, type UsageReport } from '../usage/usage-report.ts';
 import type { UIMessageChunk } from 'ai';
 import { readStream, type ReadStreamOptions } from '../streams/read-stream.ts';
 import { streamResponse, type StreamResponseOptions } from '../streams/stream-response.ts';
+import { flushTaskStream } from '../streams/append-stream-chunk.ts';
 
 export interface AbsurdOptions extends Omit<SdkAbsurdOptions, 'db'> {
   /**
@@ -65,6 +70,8 @@ export class Absurd extends SdkAbsurd {
   private readonly maxPayloadBytes: number | undefined;
   private readonly readiness: Promise<void>;
   private readonly workers = new Set<Worker>();
+  /** The `log` given in the options (absurd-sdk keeps its own copy private); console by default. */
+  private readonly workerLog: NonNullable<SdkAbsurdOptions['log']>;
 
   constructor(options: AbsurdOptions | string = {}) {
     const settings: AbsurdOptions = typeof options === 'string' ? { db: options } : options;
@@ -98,6 +105,7 @@ export class Absurd extends SdkAbsurd {
     this.database = database;
     this.ownsDatabase = owned;
     this.maxPayloadBytes = settings.maxPayloadBytes;
+    this.workerLog = settings.log ?? console;
     readiness = this.readiness = prepare(database, Boolean(settings.migrate));
     // Reported on first use; avoid an unhandled rejection before that.
     this.readiness.catch(() => {});
@@ -111,18 +119,72 @@ export class Absurd extends SdkAbsurd {
   /**
    * Registers a handler as absurd-sdk does. A durable run that failed inside the handler (a model
    * stream error, a cancelled task) fails the execution even when the handler returns normally, so a
-   * task never completes with the partial output of a run that Absurd should retry.
+   * task never completes with the partial output of a run that Absurd should retry. A result that
+   * Postgres cannot store (a lone surrogate, a NUL character, NaN, a BigInt) fails the execution with
+   * InvalidPayloadError; results have no size limit.
    */
-  override registerTask<P = any, R = any>(options: TaskRegistrationOptions, handler: TaskHandler<P, R>): void {
+  override registerTask<P = any, R = any>(options: TaskRegistrationOptions, handler: TaskHandler<P, R>): TaskHandle<P, Awaited<R>> {
     validateName(options?.name, 'task');
     if (options.queue !== undefined) validateQueueName(options.queue);
+    const handle = createTaskHandle<P, Awaited<R>>(this, options.name, options.queue ?? this.queue);
     super.registerTask<P, R>(options, async (params, ctx) => {
       const result = await handler(params, ctx);
       const current = getCurrentTask();
+      // A handler that returned without awaiting its stream still completes with the chunks stored.
+      if (current) await flushTaskStream(current);
       const failure = current && recordedTaskFailure(current);
       if (failure) throw failure.error;
+      // Checked here so that a result Postgres cannot store fails with a clear error, not a driver error in complete_run.
+      validatePayload(result ?? null, { subject: `The result of task "${options.name}"`, maxBytes: Number.POSITIVE_INFINITY });
       return result;
     });
+    return handle;
+  }
+
+  /**
+   * A typed handle of a task registered elsewhere (a web process that spawns what a worker runs): share the
+   * params and result types, not the handler.
+   *
+   * @example
+   * ```ts
+   * const analyse = absurd.task<{ prompt: string }, { output: string }>({ name: 'analyse' });
+   * const { taskID } = await analyse.spawn({ prompt: 'Analyse Q3 revenue' });
+   * const done = await analyse.awaitResult(taskID);
+   * if (done.state === 'completed') console.log(done.result.output);
+   * ```
+   */
+  task<P = any, R = any>(options: { readonly name: string; readonly queue?: string }): TaskHandle<P, R> {
+    validateName(options?.name, 'task');
+    const queue = options.queue === undefined ? this.queue : validateQueueName(options.queue);
+    return createTaskHandle<P, R>(this, options.name, queue);
+  }
+
+  /**
+   * Spawns a new task that starts with the first checkpoints of `taskID` (replayed, not paid again) and
+   * runs live from there; see docs/multi-agent.md.
+   *
+   * @example
+   * ```ts
+   * const fork = await absurd.forkTask(taskID, { fromCheckpoint: 3 });
+   * ```
+   */
+  async forkTask(taskID: string, options: ForkTaskOptions): Promise<ForkTaskResult> {
+    await this.ready();
+    return forkTask(this.database, options?.queue ?? this.queue, taskID, options);
+  }
+
+  /**
+   * Model calls and tokens per task, agent and model, and the tokens replays did not pay again; see
+   * docs/usage-and-views.md.
+   *
+   * @example
+   * ```ts
+   * const { totals } = await absurd.usage({ since: new Date(Date.now() - 86_400_000) });
+   * ```
+   */
+  async usage(options: UsageOptions = {}): Promise<UsageReport> {
+    await this.ready();
+    return readUsage(this.database, options);
   }
 
   override async spawn<P = any>(taskName: string, params: P, options?: SpawnOptions): Promise<SpawnResult> {
@@ -137,6 +199,30 @@ export class Absurd extends SdkAbsurd {
     if (queueName !== undefined) validateQueueName(queueName);
     validatePayload(payload ?? null, { subject: `Payload of event "${eventName}"`, maxBytes: this.maxPayloadBytes });
     return super.emitEvent(eventName, payload, queueName);
+  }
+
+  override async fetchTaskResult(taskID: string, options?: Parameters<SdkAbsurd['fetchTaskResult']>[1]): ReturnType<SdkAbsurd['fetchTaskResult']> {
+    validateTaskID(taskID);
+    if (options?.queue !== undefined) validateQueueName(options.queue);
+    return super.fetchTaskResult(taskID, options);
+  }
+
+  override async awaitTaskResult(taskID: string, options?: Parameters<SdkAbsurd['awaitTaskResult']>[1]): ReturnType<SdkAbsurd['awaitTaskResult']> {
+    validateTaskID(taskID);
+    if (options?.queue !== undefined) validateQueueName(options.queue);
+    return super.awaitTaskResult(taskID, options);
+  }
+
+  override async cancelTask(taskID: string, queueName?: string): Promise<void> {
+    validateTaskID(taskID);
+    if (queueName !== undefined) validateQueueName(queueName);
+    return super.cancelTask(taskID, queueName);
+  }
+
+  override async retryTask(taskID: string, options?: Parameters<SdkAbsurd['retryTask']>[1]): Promise<SpawnResult> {
+    validateTaskID(taskID);
+    if (options?.queue !== undefined) validateQueueName(options.queue);
+    return super.retryTask(taskID, options);
   }
 
   override async createQueue(queueName?: string, options?: Parameters<SdkAbsurd['createQueue']>[1]): Promise<void> {
@@ -164,6 +250,7 @@ export class Absurd extends SdkAbsurd {
 
   /** The task's durable UI message stream from `startIndex`: stored chunks, then live ones (docs/streaming.md). */
   readStream(taskID: string, options: ReadStreamOptions & { queue?: string } = {}): ReadableStream<UIMessageChunk> {
+    validateTaskID(taskID);
     const queue = options.queue ?? this.queue;
     const source = this.ready().then(() => readStream(this.database, queue, taskID, options).getReader());
     return new ReadableStream<UIMessageChunk>({
@@ -178,6 +265,7 @@ export class Absurd extends SdkAbsurd {
 
   /** The task's durable UI message stream as an SSE `Response` for `useChat` (docs/streaming.md). */
   async streamResponse(taskID: string, options: StreamResponseOptions & { queue?: string } = {}): Promise<Response> {
+    validateTaskID(taskID);
     await this.ready();
     return streamResponse(this.database, options.queue ?? this.queue, taskID, options);
   }
@@ -209,6 +297,7 @@ export class Absurd extends SdkAbsurd {
    * Starts a worker like absurd-sdk's, but an idle worker sleeps on a NOTIFY from the schema (an
    * in-process signal on PGlite) instead of only polling, so new work starts within milliseconds.
    * `pollInterval` remains as the fallback for sleeping runs that come due and for lost notifications.
+   * Without `onError`, errors are reported through the client's `log` option (console by default).
    */
   override async startWorker(options: WorkerOptions = {}): Promise<Worker> {
     const {
@@ -217,7 +306,7 @@ export class Absurd extends SdkAbsurd {
       concurrency = 1,
       batchSize,
       pollInterval = 0.25,
-      onError = (error: Error) => console.error('[ai-sdk-absurd] worker error:', error),
+      onError = (error: Error) => this.workerLog.error('[ai-sdk-absurd] worker error:', error),
       fatalOnLeaseTimeout = true,
     } = options;
     validateClaimTimeout(claimTimeout);

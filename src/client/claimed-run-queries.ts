@@ -1,14 +1,17 @@
-// absurd-sdk asks the database two questions that the client which claimed a run can answer more
-// cheaply than the general stored functions:
+// The one path between an execution of a claimed run and its checkpoints. absurd-sdk's steps, events
+// and heartbeats reach the database through it (the client's connection hands it every statement
+// sent from the execution), and so do the agent layer's model, tool, MCP and approval checkpoints
+// (through `findCheckpoint`, or through absurd-sdk's steps). It knows what the execution loaded and
+// wrote, and follows the lease, so one rule answers "is there a checkpoint named n?":
 //
-// - The checkpoint load when a run starts. It reads through the queue's inlinable replay function
-//   (migration 0003) instead of get_task_checkpoint_states, whose PL/pgSQL layers copy every row
-//   twice, and fetches only the names and states, the only columns absurd-sdk reads.
-// - A step's cache-miss lookup. Once the load is done, the only other writer a checkpoint of this
-//   task can have is a later attempt, and a later attempt exists only once this run's lease has
-//   expired. While the lease certainly holds, a name missing from the load (and from what this
-//   execution wrote, which absurd-sdk caches itself) has no checkpoint, so the lookup is answered
-//   without a round trip. Past that point the lookup goes to the database as before.
+//   A checkpoint the execution loaded or wrote is answered from memory. A name it has not seen has no
+//   checkpoint only while the run's lease certainly holds: until the lease expires no later attempt
+//   can exist, and only a later attempt could have written one. Past that point the database answers,
+//   so an execution that outlived its lease finds (and replays) what a newer attempt completed rather
+//   than calling a model or running a side effect again.
+//
+// The load at the start of an execution also reads through the queue's inlinable replay function
+// (migration 0003) instead of get_task_checkpoint_states, whose PL/pgSQL layers copy every row twice.
 //
 // The lease is tracked from the client's side: it starts when the claim is sent and each checkpoint
 // write or heartbeat moves it to "sent + extension". The server computes the same deadlines from a
@@ -16,12 +19,18 @@
 import { createHash } from 'node:crypto';
 import type { ClaimedTask } from 'absurd-sdk';
 import type { Queryable } from '../db/database.ts';
+import { awaitedCheckpoint, classifySdkStatement, lookupResult, type SdkCheckpointRow } from './absurd-sdk-adapter.ts';
+
+/** A checkpoint this execution wrote: the JSON text it sent (parsed when first read), or its state. */
+type WrittenCheckpoint = { readonly text: string | null } | { readonly state: unknown };
 
 /** What one execution of a claimed run knows about its own checkpoints and lease. */
 export interface ClaimedRun {
   readonly task: ClaimedTask;
   /** The checkpoints loaded when the execution started (name → state), once loaded. */
   checkpoints?: Map<string, unknown>;
+  /** Checkpoints written since the load; `'ask'` marks a name only the database can answer for. */
+  readonly written: Map<string, WrittenCheckpoint | 'ask'>;
   /** `performance.now()` before which the lease certainly holds; `Infinity` for a run without lease. */
   leaseHeldUntil: number;
 }
@@ -34,24 +43,62 @@ export function rememberClaimTime(tasks: readonly ClaimedTask[], sentAt: number)
 }
 
 /**
- * The lease deadline of a run as its execution starts. A run claimed elsewhere (unknown claim time)
- * gets none, so each of its lookups goes to the database.
+ * What an execution of `task` knows as it starts: nothing loaded yet, and the lease from the claim.
+ * A run claimed elsewhere (unknown claim time) gets no lease it can rely on, so each of its questions
+ * goes to the database; a run claimed without a lease (timeout 0) never expires.
  */
-export function initialLeaseDeadline(task: ClaimedTask, claimTimeout: number): number {
-  if (!(claimTimeout > 0)) return Number.POSITIVE_INFINITY;
+export function startClaimedRun(task: ClaimedTask, claimTimeout: number): ClaimedRun {
   const sentAt = claimSentAt.get(task);
-  return sentAt === undefined ? Number.NEGATIVE_INFINITY : sentAt + claimTimeout * 1000;
+  const leaseHeldUntil = !(claimTimeout > 0)
+    ? Number.POSITIVE_INFINITY
+    : sentAt === undefined
+      ? Number.NEGATIVE_INFINITY
+      : sentAt + claimTimeout * 1000;
+  return { task, written: new Map(), leaseHeldUntil };
 }
 
-const loadCall = 'absurd.get_task_checkpoint_states(';
-const lookupCall = 'absurd.get_task_checkpoint_state(';
-const writeCall = 'absurd.set_task_checkpoint_state(';
-const heartbeatCall = 'absurd.extend_claim(';
+/** The checkpoint `name` of the run's task as memory knows it: found, certainly absent, or a question for the database. */
+function knownCheckpoint(run: ClaimedRun, name: string): { readonly state: unknown } | 'absent' | 'ask' {
+  const written = run.written.get(name);
+  if (written === 'ask') return 'ask';
+  if (written !== undefined) {
+    if ('state' in written) return written;
+    const parsed = { state: written.text === null ? null : JSON.parse(written.text) };
+    run.written.set(name, parsed);
+    return parsed;
+  }
+  if (run.checkpoints === undefined) return 'ask';
+  if (run.checkpoints.has(name)) return { state: run.checkpoints.get(name) };
+  return performance.now() < run.leaseHeldUntil ? 'absent' : 'ask';
+}
 
 /**
- * Runs one of absurd-sdk's statements on behalf of the execution `run`: answers or rewrites the
- * two questions above and follows the lease through writes and heartbeats. Everything else, and
- * every statement about another task or run, goes to the database unchanged.
+ * The checkpoint `name` of a task (its state), or undefined when it has none, by the rule above for
+ * the execution `run`. A name the database finds is remembered; a name it does not find is asked
+ * again next time. Without a claimed run nothing is known, and the database answers.
+ */
+export async function findCheckpoint(
+  run: ClaimedRun | undefined,
+  database: Queryable,
+  target: { readonly queueName: string; readonly taskID: string },
+  name: string,
+): Promise<{ readonly state: unknown } | undefined> {
+  const known = run ? knownCheckpoint(run, name) : 'ask';
+  if (known !== 'ask') return known === 'absent' ? undefined : known;
+  const { rows } = await database.query<SdkCheckpointRow>(
+    'select checkpoint_name, state from absurd.get_task_checkpoint_state($1, $2, $3)',
+    [target.queueName, target.taskID, name],
+  );
+  if (rows.length === 0) return undefined;
+  const found = { state: rows[0]!.state };
+  run?.written.set(name, found);
+  return found;
+}
+
+/**
+ * Runs one of absurd-sdk's statements on behalf of the execution `run`: answers its lookups by the
+ * rule above, rewrites its load, and follows what it writes and how it renews the lease. Everything
+ * else, and every statement about another task or run, goes to the database unchanged.
  */
 export async function queryForClaimedRun(
   run: ClaimedRun,
@@ -59,28 +106,31 @@ export async function queryForClaimedRun(
   text: string,
   params: unknown[] | undefined,
 ): Promise<{ rows: any[] }> {
-  const values = params ?? [];
-  if (text.includes(loadCall) && values[1] === run.task.task_id && values[2] === run.task.run_id) {
-    const result = await database.query(
-      `select checkpoint_name, state from absurd.${replayFunctionName(String(values[0]))}($1, $2)`,
-      [run.task.task_id, run.task.run_id],
+  const statement = classifySdkStatement(text, params);
+  const { task_id: taskID, run_id: runID } = run.task;
+  if (statement.kind === 'load' && statement.taskID === taskID && statement.runID === runID) {
+    const result = await database.query<SdkCheckpointRow>(
+      `select checkpoint_name, state from absurd.${replayFunctionName(statement.queueName)}($1, $2)`,
+      [taskID, runID],
     );
     run.checkpoints ??= new Map(result.rows.map((row) => [row.checkpoint_name, row.state]));
     return result;
   }
-  if (
-    text.includes(lookupCall) &&
-    values[1] === run.task.task_id &&
-    run.checkpoints !== undefined &&
-    !run.checkpoints.has(String(values[2])) &&
-    performance.now() < run.leaseHeldUntil
-  ) {
-    return { rows: [] };
+  if (statement.kind === 'lookup' && statement.taskID === taskID) {
+    const known = knownCheckpoint(run, statement.checkpointName);
+    if (known !== 'ask') return lookupResult(statement.checkpointName, known === 'absent' ? undefined : known);
   }
   const sentAt = performance.now();
   const result = await database.query(text, params);
-  if (text.includes(writeCall) && values[4] === run.task.run_id) extendLease(run, sentAt, values[5]);
-  else if (text.includes(heartbeatCall) && values[1] === run.task.run_id) extendLease(run, sentAt, values[2]);
+  if (statement.kind === 'write' && statement.runID === runID) {
+    if (statement.taskID === taskID) run.written.set(statement.checkpointName, { text: statement.stateText });
+    extendLease(run, sentAt, statement.extension);
+  } else if (statement.kind === 'heartbeat' && statement.runID === runID) {
+    extendLease(run, sentAt, statement.extension);
+  } else if (statement.kind === 'await' && statement.runID === runID && statement.taskID === taskID) {
+    const awaited = awaitedCheckpoint(result.rows);
+    if (awaited !== 'none') run.written.set(statement.checkpointName, awaited === 'unknown' ? 'ask' : awaited);
+  }
   return result;
 }
 

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ClaimedTask, TaskContext } from 'absurd-sdk';
 import type { Absurd } from './absurd.ts';
-import { initialLeaseDeadline, type ClaimedRun } from './claimed-run-queries.ts';
+import { startClaimedRun, type ClaimedRun } from './claimed-run-queries.ts';
 
 /** What the agent layer knows about the Absurd task whose handler is running. */
 export interface CurrentTask {
@@ -43,13 +43,20 @@ export function runWithClaimedTask<T>(
   claimTimeout: number,
   execute: () => Promise<T>,
 ): Promise<T> {
-  const execution: ClaimedExecution = { absurd, task, claimTimeout, leaseHeldUntil: initialLeaseDeadline(task, claimTimeout) };
+  const execution: ClaimedExecution = Object.assign(startClaimedRun(task, claimTimeout), { absurd, claimTimeout });
   return claimedTaskStorage.run(execution, execute);
 }
 
 /** The claimed run whose execution is running in this async context, if any. */
 export function getClaimedRun(): ClaimedRun | undefined {
   return claimedTaskStorage.getStore();
+}
+
+const claimedRuns = new WeakMap<CurrentTask, ClaimedRun>();
+
+/** The claimed run behind a current task: what its execution loaded and wrote, and its lease. */
+export function claimedRunOf(task: CurrentTask): ClaimedRun | undefined {
+  return claimedRuns.get(task);
 }
 
 /** Makes `ctx` the current task for everything `execute` does, including code in other modules. */
@@ -68,6 +75,7 @@ export function runWithTaskContext<T>(ctx: TaskContext, execute: () => Promise<T
     initialCheckpoints: claimed.checkpoints,
     state: new Map(),
   };
+  claimedRuns.set(current, claimed);
   return currentTaskStorage.run(current, async () => {
     try {
       return await execute();

@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { APICallError } from '@ai-sdk/provider';
 import { createTestDatabase, type TestDatabase } from '../../test/support/test-database.ts';
-import { arbitraryValue, seededRandom } from './arbitrary-value.ts';
+import { arbitraryValue, seededRandom } from '../../test/support/arbitrary-value.ts';
 import { decodeCheckpoint, encodeCheckpoint } from './checkpoint-codec.ts';
 
 // Checkpoints live in a jsonb column: it rejects NUL characters and lone surrogates, reorders keys and

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { AISDKError, APICallError } from '@ai-sdk/provider';
 import { CheckpointCodecError } from '../errors/checkpoint-codec-error.ts';
 import { CheckpointSizeError } from '../errors/checkpoint-size-error.ts';
-import { arbitraryValue, seededRandom } from './arbitrary-value.ts';
+import { arbitraryValue, seededRandom } from '../../test/support/arbitrary-value.ts';
 import { checkpointCodecVersion, decodeCheckpoint, defaultMaxCheckpointBytes, encodeCheckpoint } from './checkpoint-codec.ts';
 
 const options = { stepName: 'test-step' };

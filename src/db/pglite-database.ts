@@ -1,4 +1,16 @@
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  fstatSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
@@ -21,15 +33,21 @@ const openDirectories = new Map<string, SharedInstance>();
  */
 export function createPGliteDatabase(location: string | PGlite, options: { migrate?: boolean } = {}): Database {
   const applyMigrations = options.migrate ?? true;
-  const prepare = async (pglite: PGlite) => {
-    if (applyMigrations) await migrate(pglite);
+  // An instance this adapter created is closed again when migrating it fails, so nothing keeps running.
+  const prepare = async (pglite: PGlite, created = true) => {
+    try {
+      if (applyMigrations) await migrate(pglite);
+    } catch (error) {
+      if (created && !pglite.closed) await pglite.close().catch(() => {});
+      throw error;
+    }
     return pglite;
   };
   let pglitePromise: Promise<PGlite>;
   let release: () => Promise<void>;
 
   if (typeof location !== 'string') {
-    pglitePromise = prepare(location);
+    pglitePromise = prepare(location, false);
     release = async () => {};
   } else if (location === 'memory') {
     pglitePromise = loadPGlite().then(async (PGliteClass) => {
@@ -112,58 +130,214 @@ async function loadPGlite(): Promise<typeof PGlite> {
   return module.PGlite;
 }
 
+/** A lock whose content names no process (written by an older version, or cut short) is stale after this long. */
+const unreadableLockStaleAfterMs = 2_000;
+/** How long an open waits for a takeover or an unreadable lock to resolve before it gives up. */
+const lockWaitLimitMs = unreadableLockStaleAfterMs + 1_000;
+/** Tokens of the directory locks this process holds now. */
+const heldLockTokens = new Set<string>();
+
+interface LockFileState {
+  readonly text: string;
+  readonly inode: number;
+  readonly ageMs: number;
+  readonly pid: number | undefined;
+  readonly token: string | undefined;
+}
+
 /**
- * Takes `<directory>.lock` for this process. A lock left by a process that no longer exists
- * (for example one killed with SIGKILL) is stale and is taken over.
+ * Takes `<directory>.lock` for this process; every other process gets `DatabaseLockedError`.
+ *
+ * The lock file holds `<pid>\n<token>\n` and appears with that content at once: it is written to a file of its
+ * own and hard-linked onto the lock path, which fails if the lock exists. A lock whose process no longer exists
+ * (for example one killed with SIGKILL), or an unreadable one older than two seconds, is stale. Only the process
+ * that holds `<directory>.lock.takeover` (created the same exclusive way) may remove a stale lock, after checking
+ * it is still the very file it judged stale; a takeover marker left by a dead process, or older than two seconds,
+ * is itself stale and removed the same careful way. The lock counts as taken only once it is read back with this process's token.
  */
 function acquireDirectoryLock(directory: string): () => void {
   const lockPath = `${directory}.lock`;
-  for (let attempt = 0; attempt < 3; attempt += 1) {
-    try {
-      const descriptor = openSync(lockPath, 'wx');
-      writeSync(descriptor, String(process.pid));
-      closeSync(descriptor);
-      return () => {
-        try {
-          if (readFileSync(lockPath, 'utf8').trim() === String(process.pid)) unlinkSync(lockPath);
-        } catch {
-          // Already gone.
-        }
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        // The parent directory does not exist yet.
-        createParentDirectory(lockPath);
-        continue;
+  const token = randomBytes(16).toString('hex');
+  const content = `${process.pid}\n${token}\n`;
+  const deadline = Date.now() + lockWaitLimitMs;
+  let ownerPid = -1;
+  for (let round = 0; ; round += 1) {
+    if (round > 0 && Date.now() > deadline) throw new DatabaseLockedError({ dataDir: directory, ownerPid });
+    if (createLockFile(lockPath, content)) {
+      if (readLockFile(lockPath)?.text === content) {
+        heldLockTokens.add(token);
+        return () => releaseLockFile(lockPath, content, token);
       }
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const ownerPid = readOwner(lockPath);
-      if (ownerPid !== undefined && ownerPid !== process.pid && isAlive(ownerPid)) {
-        throw new DatabaseLockedError({ dataDir: directory, ownerPid });
-      }
-      try {
-        unlinkSync(lockPath);
-      } catch {
-        // Another process took it over first; the next attempt reads its pid.
-      }
+      // Taken over between the link and the check: the next round reads the new owner.
+      continue;
+    }
+    const current = readLockFile(lockPath);
+    if (current === undefined) continue; // Released meanwhile.
+    const state = ownershipOf(current);
+    if (state === 'alive') throw new DatabaseLockedError({ dataDir: directory, ownerPid: current.pid ?? -1 });
+    if (state === 'unknown') {
+      sleepSync(20);
+      continue;
+    }
+    const takeover = takeOverStaleLock(lockPath, current);
+    if (takeover.busyWith !== undefined) {
+      ownerPid = takeover.busyWith;
+      sleepSync(5);
     }
   }
-  const ownerPid = readOwner(lockPath) ?? -1;
-  throw new DatabaseLockedError({ dataDir: directory, ownerPid });
 }
 
-function createParentDirectory(path: string): void {
-  // Synchronous so that the lock is taken before any asynchronous open starts.
-  mkdirSync(dirname(path), { recursive: true });
-}
-
-function readOwner(lockPath: string): number | undefined {
+/**
+ * Removes the stale lock `stale` while holding the takeover marker. Returns the pid of the process
+ * whose takeover is in progress when the marker is held by someone else.
+ */
+function takeOverStaleLock(lockPath: string, stale: LockFileState): { busyWith?: number } {
+  const markerPath = `${lockPath}.takeover`;
+  const markerContent = `${process.pid}\n${randomBytes(16).toString('hex')}\n`;
+  if (!createLockFile(markerPath, markerContent)) {
+    const marker = readLockFile(markerPath);
+    if (marker === undefined) return {};
+    // A takeover takes moments: an old marker is stale even if its pid now names another live process.
+    if (ownershipOf(marker) === 'stale' || marker.ageMs > unreadableLockStaleAfterMs) {
+      removeIfUnchanged(markerPath, marker);
+      return {};
+    }
+    return { busyWith: marker.pid ?? -1 };
+  }
   try {
-    const pid = Number.parseInt(readFileSync(lockPath, 'utf8').trim(), 10);
-    return Number.isFinite(pid) ? pid : undefined;
+    const current = readLockFile(lockPath);
+    if (current !== undefined && sameFile(current, stale)) removeIfUnchanged(lockPath, current);
+  } finally {
+    releaseLockFile(markerPath, markerContent);
+  }
+  return {};
+}
+
+/** Creates `path` with `content` if it does not exist; false if it does. Never leaves it empty or partial. */
+function createLockFile(path: string, content: string): boolean {
+  const candidatePath = `${path}.${process.pid}-${randomBytes(6).toString('hex')}`;
+  writeCandidate(candidatePath, content);
+  try {
+    linkSync(candidatePath, path);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'ENOSYS' || code === 'EOPNOTSUPP') {
+      return createLockFileWithoutLinks(path, content);
+    }
+    throw error;
+  } finally {
+    unlinkQuietly(candidatePath);
+  }
+}
+
+/** For file systems without hard links: exclusive create, then write. An unreadable moment is waited out. */
+function createLockFileWithoutLinks(path: string, content: string): boolean {
+  let descriptor: number;
+  try {
+    descriptor = openSync(path, 'wx');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+  try {
+    writeSync(descriptor, content);
+  } finally {
+    closeSync(descriptor);
+  }
+  return true;
+}
+
+function writeCandidate(candidatePath: string, content: string): void {
+  try {
+    writeFileSync(candidatePath, content, { flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    // The parent directory does not exist yet. Synchronous, so that the lock is taken before any open starts.
+    mkdirSync(dirname(candidatePath), { recursive: true });
+    writeFileSync(candidatePath, content, { flag: 'wx' });
+  }
+}
+
+/**
+ * Removes `path` only if it is still the file `expected`: renaming moves exactly one file atomically, and a
+ * file that turns out to be another (written since it was read) is linked back.
+ */
+function removeIfUnchanged(path: string, expected: LockFileState): void {
+  const asidePath = `${path}.${process.pid}-${randomBytes(6).toString('hex')}.removed`;
+  try {
+    renameSync(path, asidePath);
+  } catch {
+    return; // Someone else removed it first.
+  }
+  const moved = readLockFile(asidePath);
+  if (moved !== undefined && !sameFile(moved, expected)) {
+    try {
+      linkSync(asidePath, path);
+    } catch {
+      // A newer file took the place; it wins.
+    }
+  }
+  unlinkQuietly(asidePath);
+}
+
+/** Removes the lock (or marker) at `path` if it still holds this process's content. */
+function releaseLockFile(path: string, content: string, token?: string): void {
+  if (readLockFile(path)?.text === content) unlinkQuietly(path);
+  if (token !== undefined) heldLockTokens.delete(token);
+}
+
+/** `alive`: its process runs; `stale`: it can be taken over; `unknown`: unreadable and too young to judge. */
+function ownershipOf(lock: LockFileState): 'alive' | 'stale' | 'unknown' {
+  if (lock.pid === undefined) return lock.ageMs > unreadableLockStaleAfterMs ? 'stale' : 'unknown';
+  // This process's pid with a token it does not hold: left by an earlier process that had the same pid.
+  if (lock.pid === process.pid) return lock.token !== undefined && heldLockTokens.has(lock.token) ? 'alive' : 'stale';
+  return isAlive(lock.pid) ? 'alive' : 'stale';
+}
+
+function readLockFile(path: string): LockFileState | undefined {
+  let descriptor: number;
+  try {
+    descriptor = openSync(path, 'r');
   } catch {
     return undefined;
   }
+  try {
+    const stats = fstatSync(descriptor);
+    const text = readFileSync(descriptor, 'utf8');
+    const [pidText, token] = text.split('\n');
+    const pid = /^\s*\d+\s*$/.test(pidText ?? '') ? Number.parseInt(pidText!, 10) : undefined;
+    return {
+      text,
+      inode: stats.ino,
+      ageMs: Date.now() - stats.mtimeMs,
+      pid: pid !== undefined && pid > 0 ? pid : undefined,
+      token: token?.trim() || undefined,
+    };
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(descriptor);
+  }
+}
+
+function sameFile(a: LockFileState, b: LockFileState): boolean {
+  return a.inode === b.inode && a.text === b.text;
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Already gone.
+  }
+}
+
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+
+function sleepSync(milliseconds: number): void {
+  Atomics.wait(sleepCell, 0, 0, milliseconds);
 }
 
 function isAlive(pid: number): boolean {

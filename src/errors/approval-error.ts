@@ -1,6 +1,6 @@
 import { AiSdkAbsurdError } from './ai-sdk-absurd-error.ts';
 
-export type ApprovalErrorReason = 'not-found' | 'already-decided' | 'input-mismatch' | 'not-waiting';
+export type ApprovalErrorReason = 'not-found' | 'ambiguous' | 'already-decided' | 'input-mismatch' | 'not-waiting';
 
 /** Raised when a tool-call decision is refused: no such pending call, decided already, or bound to other input. */
 export class ApprovalError extends AiSdkAbsurdError {

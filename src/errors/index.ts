@@ -8,3 +8,4 @@ export { InvalidPayloadError } from './invalid-payload-error.ts';
 export { NotInTaskError } from './not-in-task-error.ts';
 export { ReplayDivergenceError } from './replay-divergence-error.ts';
 export { SchemaVersionError } from './schema-version-error.ts';
+export { SubAgentError } from './sub-agent-error.ts';

@@ -1,5 +1,5 @@
 import type { UIMessageChunk } from 'ai';
-import { getCurrentTask } from '../client/current-task.ts';
+import { getCurrentTask, type CurrentTask } from '../client/current-task.ts';
 import { NotInTaskError } from '../errors/not-in-task-error.ts';
 import { StreamWriter } from './stream-writer.ts';
 
@@ -8,13 +8,23 @@ const writerKey = 'ai-sdk-absurd:stream-writer';
 /** The durable stream writer of the task whose handler runs in this async context. */
 export function currentStreamWriter(): StreamWriter | undefined {
   const task = getCurrentTask();
-  if (!task) return undefined;
+  return task && streamWriterOf(task);
+}
+
+/** The one durable stream writer of this execution of `task`'s handler. */
+export function streamWriterOf(task: CurrentTask): StreamWriter {
   let writer = task.state.get(writerKey) as StreamWriter | undefined;
   if (!writer) {
     writer = new StreamWriter(task.absurd.database, task.queueName, task.taskID, task.runID);
     task.state.set(writerKey, writer);
   }
   return writer;
+}
+
+/** Resolves once everything this execution wrote to its durable stream is stored (at once when it wrote nothing). */
+export async function flushTaskStream(task: CurrentTask): Promise<void> {
+  const writer = task.state.get(writerKey) as StreamWriter | undefined;
+  if (writer) await writer.flush();
 }
 
 /**

@@ -1,21 +1,32 @@
 import type { Queryable } from '../db/database.ts';
+import { supersededMarker, type SupersededRange } from './superseded-marker.ts';
 import { validateStreamChunk } from './validate-stream-chunk.ts';
 
 /** How long a chunk may wait for others to share its commit. */
 export const streamFlushIntervalMs = 25;
 
+/** A chunk that comes this long after the last commit ended, with none in flight, is committed at once. */
+const quietSpellMs = 5;
+
 // Chunks a reader must see at once: the end of a message, tool results, approval requests, errors.
 const urgentTypes = new Set(['finish', 'error', 'abort', 'tool-output-available', 'tool-output-error', 'tool-approval-request']);
 
 /**
- * Appends one task's UI message chunks to its durable stream, batching them: a batch is committed
- * at most every 25 ms, or at once after an urgent chunk, in one statement.
+ * Appends one task's UI message chunks to its durable stream, batching them: a chunk that comes while no
+ * commit is in flight and none ended in the last 5 ms is committed at once; while chunks keep coming, a
+ * batch is committed every 25 ms, or at once after an urgent chunk, in one statement.
  */
 export class StreamWriter {
   private pending: string[] = [];
+  /** Agent chunks to void in the same statement as the next batch, which carries their marker. */
+  private voiding: { range: SupersededRange; marker: string } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private failure: unknown;
+  /** When the last batch was sent, and when its commit ended (performance.now()). */
+  private lastFlushAt = Number.NEGATIVE_INFINITY;
+  private lastCommitAt = Number.NEGATIVE_INFINITY;
+  private inFlight = 0;
   /** Number of commits so far. */
   commits = 0;
 
@@ -37,8 +48,22 @@ export class StreamWriter {
     this.pending.push(validateStreamChunk(chunk));
     if (urgentTypes.has((chunk as { type: string }).type)) void this.flush().catch(() => {});
     else if (!this.timer) {
-      this.timer = setTimeout(() => void this.flush().catch(() => {}), streamFlushIntervalMs);
+      const now = performance.now();
+      if (this.inFlight === 0 && now - this.lastCommitAt >= quietSpellMs) void this.flush().catch(() => {});
+      else this.timer = setTimeout(() => void this.flush().catch(() => {}), Math.max(0, streamFlushIntervalMs - (now - this.lastFlushAt)));
     }
+  }
+
+  /**
+   * Voids the stored agent chunks of `range` (each becomes a copy of the marker, so indexes stay put) and
+   * queues the marker, in one statement with the next batch: a reader sees both or neither.
+   */
+  supersede(range: SupersededRange): void {
+    if (this.failure) throw this.failure;
+    const marker = validateStreamChunk(supersededMarker(range));
+    this.voiding = { range, marker };
+    this.pending.push(marker);
+    void this.flush().catch(() => {});
   }
 
   /** Commits every queued chunk; resolves once they are stored. */
@@ -46,22 +71,40 @@ export class StreamWriter {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     const batch = this.pending;
+    const voiding = this.voiding;
     this.pending = [];
+    this.voiding = undefined;
+    if (batch.length > 0) {
+      this.lastFlushAt = performance.now();
+      this.inFlight += 1;
+    }
     this.flushing = this.flushing.then(async () => {
       if (batch.length === 0) return;
+      const params = [this.queue, this.taskID, this.runID, `[${batch.join(',')}]`];
       try {
-        await this.database.query('select ai_sdk_absurd.append_stream_chunks($1, $2, $3, $4::jsonb)', [
-          this.queue,
-          this.taskID,
-          this.runID,
-          `[${batch.join(',')}]`,
-        ]);
+        if (voiding) {
+          await this.database.query(voidAndAppend, [...params, voiding.marker, voiding.range.fromIndex, voiding.range.toIndex]);
+        } else {
+          await this.database.query('select ai_sdk_absurd.append_stream_chunks($1, $2, $3, $4::jsonb)', params);
+        }
         this.commits += 1;
       } catch (error) {
         this.failure = error;
         throw error;
+      } finally {
+        this.inFlight -= 1;
+        this.lastCommitAt = performance.now();
       }
     });
     return this.flushing;
   }
 }
+
+// The stored agent chunks of a superseded range become copies of its marker in the statement that appends
+// the marker, so readers that start later never see the voided chunks and chunk counts stay stream indexes.
+const voidAndAppend = `with voided as (
+  update ai_sdk_absurd.stream_chunks s set chunk = $5::jsonb
+  where s.queue_name = $1 and s.task_id = $2 and s.chunk_index >= $6 and s.chunk_index < $7
+    and s.chunk->>'type' not like 'data-%'
+)
+select ai_sdk_absurd.append_stream_chunks($1, $2, $3, $4::jsonb)`;

@@ -49,38 +49,43 @@ export class CrashSwitch {
   }
 
   wrap(database: Database): Database {
-    return {
-      kind: database.kind,
-      transaction: (fn) => database.transaction(fn),
-      listen: (channel, onNotify) => database.listen(channel, onNotify),
-      ready: () => database.ready(),
-      close: () => database.close(),
-      query: async (text, params) => {
-        const called = /absurd\.(\w+)\(/.exec(text)?.[1];
-        if (called) this.calls.push(called);
-        if (text.includes('absurd.claim_task(') && this.crashed) {
-          // A new claim is a new process: whatever crashed before is gone.
-          this.crashed = false;
-          this.recording = false;
+    return interceptQueries(database, async (text, params) => {
+      const called = /absurd\.(\w+)\(/.exec(text)?.[1];
+      if (called) this.calls.push(called);
+      if (text.includes('absurd.claim_task(') && this.crashed) {
+        // A new claim is a new process: whatever crashed before is gone.
+        this.crashed = false;
+        this.recording = false;
+      }
+      const isCheckpointWrite = text.includes('absurd.set_task_checkpoint_state(');
+      if (isCheckpointWrite && this.crashed) throw new SimulatedCrash(String(params?.[2]));
+      const recordingWhenSent = this.recording;
+      const result = await database.query(text, params);
+      if (isCheckpointWrite && recordingWhenSent) this.committed.add(String(params?.[2]));
+      if (isCheckpointWrite && this.remaining !== undefined) {
+        this.writtenBeforeCrash.push(String(params?.[2]));
+        this.remaining -= 1;
+        if (this.remaining === 0) {
+          this.crashed = true;
+          this.remaining = undefined;
+          throw new SimulatedCrash(String(params?.[2]));
         }
-        const isCheckpointWrite = text.includes('absurd.set_task_checkpoint_state(');
-        if (isCheckpointWrite && this.crashed) throw new SimulatedCrash(String(params?.[2]));
-        const recordingWhenSent = this.recording;
-        const result = await database.query(text, params);
-        if (isCheckpointWrite && recordingWhenSent) this.committed.add(String(params?.[2]));
-        if (isCheckpointWrite && this.remaining !== undefined) {
-          this.writtenBeforeCrash.push(String(params?.[2]));
-          this.remaining -= 1;
-          if (this.remaining === 0) {
-            this.crashed = true;
-            this.remaining = undefined;
-            throw new SimulatedCrash(String(params?.[2]));
-          }
-        }
-        return result;
-      },
-    };
+      }
+      return result;
+    });
   }
+}
+
+/** `database` with every query going through `query` (which may call the database itself, or not). */
+export function interceptQueries(database: Database, query: Database['query']): Database {
+  return {
+    kind: database.kind,
+    transaction: (fn) => database.transaction(fn),
+    listen: (channel, onNotify) => database.listen(channel, onNotify),
+    ready: () => database.ready(),
+    close: () => database.close(),
+    query,
+  };
 }
 
 export interface AgentHarness {

@@ -3,7 +3,7 @@
 // real agent task whose first attempt failed after its model and tool calls were checkpointed.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createOpenAI } from '@ai-sdk/openai';
@@ -25,6 +25,10 @@ function run(args: string[], env: Record<string, string | undefined> = {}): Prom
   return runNode(cli, args, { env: { ABSURD_DATABASE_URL: undefined, ...env }, timeoutMs: 120_000 });
 }
 
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 function expectExit(result: NodeRun, code: number, label: string): void {
   assert.equal(result.code, code, describeRun(label, result));
 }
@@ -32,7 +36,7 @@ function expectExit(result: NodeRun, code: number, label: string): void {
 describe('ai-sdk-absurd command line', () => {
   test('every command has --help, exiting 0', async () => {
     const names = createProgram().commands.map((command) => command.name());
-    for (const expected of ['init', 'migrate', 'print-sql', 'demo', 'runs', 'show']) assert.ok(names.includes(expected), `no ${expected} command`);
+    for (const expected of ['init', 'migrate', 'print-sql', 'schema-version', 'demo', 'queues', 'runs', 'show', 'cancel', 'retry', 'cleanup', 'approvals']) assert.ok(names.includes(expected), `no ${expected} command`);
     for (const name of names) {
       const result = await run([name, '--help']);
       expectExit(result, 0, `${name} --help`);
@@ -72,6 +76,11 @@ describe('ai-sdk-absurd command line', () => {
     const missingArgument = await run(['show']);
     expectExit(missingArgument, 2, 'show without a task id');
     assert.match(missingArgument.stderr, /missing required argument 'taskID'/);
+    for (const command of ['cancel', 'retry']) {
+      const result = await run([command]);
+      expectExit(result, 2, `${command} without a task id`);
+      assert.match(result.stderr, /missing required argument 'taskID'/);
+    }
   });
 
   test('a command that needs a database says how to give one, exiting 1', async () => {
@@ -81,6 +90,44 @@ describe('ai-sdk-absurd command line', () => {
     const unknownScheme = await run(['runs', '--db', 'mysql://localhost/x']);
     expectExit(unknownScheme, 1, 'runs with a mysql URL');
     assert.match(unknownScheme.stderr, /Unrecognised database URL/);
+  });
+
+  test('commands that read or change tasks refuse a pglite: directory without a database, creating nothing', async () => {
+    const scratch = await mkdtemp(join(tmpdir(), 'ai-sdk-absurd-missing-'));
+    try {
+      const missing = join(scratch, 'no', 'such', 'dir');
+      const url = `pglite:${missing}`;
+      const commands = [
+        ['runs'],
+        ['show', '00000000-0000-7000-8000-000000000000'],
+        ['approvals'],
+        ['schema-version'],
+        ['queues'],
+        ['cancel', '00000000-0000-7000-8000-000000000000'],
+        ['retry', '00000000-0000-7000-8000-000000000000'],
+        ['cleanup', '--ttl', '0'],
+      ];
+      for (const command of commands) {
+        const result = await run([...command, '--db', url]);
+        expectExit(result, 1, `${command[0]} --db ${url}`);
+        assert.match(result.stderr, new RegExp(`No database exists at ${escapeRegExp(missing)} \\(--db is ${escapeRegExp(url)}\\)`));
+        assert.match(result.stderr, /to create a new database there, run: .*init --db /);
+      }
+      const fromEnvironment = await run(['runs'], { ABSURD_DATABASE_URL: url });
+      expectExit(fromEnvironment, 1, 'runs with ABSURD_DATABASE_URL naming a missing directory');
+      assert.match(fromEnvironment.stderr, /No database exists at .*\(ABSURD_DATABASE_URL is pglite:/);
+      const memory = await run(['runs', '--db', 'pglite:memory']);
+      expectExit(memory, 1, 'runs --db pglite:memory');
+      assert.match(memory.stderr, /a new and empty in-memory database/);
+      assert.deepEqual(await readdir(scratch), [], 'a refused command left files behind');
+      // init may create the database; afterwards the read commands find it.
+      expectExit(await run(['init', '--db', url]), 0, 'init of a new directory');
+      const runs = await run(['runs', '--db', url]);
+      expectExit(runs, 0, 'runs after init');
+      assert.match(runs.stdout, /No tasks/);
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
   });
 
   test('print-sql prints the schema without touching a database', async () => {
@@ -111,6 +158,11 @@ describe('ai-sdk-absurd command line', () => {
       const runs = await run(['runs', '--db', database.url]);
       expectExit(runs, 0, 'runs on an empty queue');
       assert.match(runs.stdout, /No tasks/);
+      const versions = await run(['schema-version', '--db', database.url, '--json']);
+      expectExit(versions, 0, 'schema-version --json');
+      const { database: installed, library } = JSON.parse(versions.stdout) as { database: number | null; library: number };
+      assert.ok(Number.isInteger(library) && library > 0, versions.stdout);
+      assert.equal(installed, library, 'init left the schema behind the library');
     });
   });
 
@@ -285,7 +337,7 @@ describe('ai-sdk-absurd command line', () => {
       for (const id of ['00000000-0000-7000-8000-000000000000', 'not-a-task-id']) {
         const result = await run(['show', id, '--db', database.url]);
         expectExit(result, 1, `show ${id}`);
-        assert.match(result.stderr, /No task .* in any queue\. List tasks with: ai-sdk-absurd runs/);
+        assert.match(result.stderr, /No task .* in any queue\. List tasks with: node \S+main\.ts runs --db \S+/);
       }
     });
   });

@@ -149,6 +149,29 @@ describe('Absurd client', () => {
     }
   });
 
+  test("the worker's default error handler reports through the client's log option, not the console", async () => {
+    const logged: unknown[][] = [];
+    const log = { ...console, log() {}, info() {}, warn() {}, debug() {}, error: (...args: unknown[]) => logged.push(args) } as Console;
+    const printed: unknown[][] = [];
+    const consoleError = console.error;
+    console.error = (...args: unknown[]) => printed.push(args);
+    // A queue that does not exist makes every poll fail, which the worker loop reports to onError.
+    const absurd = new Absurd({ db: database.db, queueName: uniqueQueueName('missing'), log });
+    try {
+      const worker = await absurd.startWorker({ pollInterval: 0.01 });
+      const deadline = Date.now() + 20_000;
+      while (logged.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      await worker.close();
+    } finally {
+      console.error = consoleError;
+      await absurd.close();
+    }
+    assert.ok(logged.length > 0, 'the error reached the given log');
+    assert.equal(logged[0]![0], '[ai-sdk-absurd] worker error:');
+    assert.ok(logged[0]![1] instanceof ConfigurationError);
+    assert.deepEqual(printed, [], 'nothing went to console.error');
+  });
+
   test('names a missing queue and how to create it', async () => {
     const absurd = new Absurd({ db: database.db, queueName: uniqueQueueName('missing') });
     try {

@@ -29,6 +29,25 @@ const programs = [
   'production/worker.ts',
 ];
 const parts = ['tutorial/analyst.ts', 'tutorial/analyse-task.ts', 'mcp/revenue-server.ts'];
+/** The chat example (a web process, a worker and a browser page), run by test/browser/chat.test.ts. */
+const chatExample = [
+  'chat/start.ts',
+  'chat/web.ts',
+  'chat/worker.ts',
+  'chat/chat-client.ts',
+  'chat/chat-model.ts',
+  'chat/chat-routes.ts',
+  'chat/chat-store.ts',
+  'chat/chat-task.ts',
+  'chat/chat-web.ts',
+  'chat/chat-worker.ts',
+  'chat/page-bundle.ts',
+  'chat/scripted-chat-model.ts',
+  'chat/page/main.ts',
+  'chat/page/chat-app.ts',
+  'chat/page/chat-view.ts',
+  'chat/page/message-view.ts',
+];
 
 let model: ScriptedModelServer;
 let scratch: string;
@@ -124,7 +143,7 @@ describe('examples', () => {
     async () => {
       await withDatabase(async (database) => {
         const port = await freePort();
-        const env = { ...process.env, DATABASE_URL: database.url, PORT: String(port), OPENAI_BASE_URL: model.baseURL, OPENAI_API_KEY: 'scripted' };
+        const env = { ...process.env, ABSURD_DATABASE_URL: database.url, PORT: String(port), OPENAI_BASE_URL: model.baseURL, OPENAI_API_KEY: 'scripted' };
         const processes: ChildProcess[] = [];
         const output: string[] = [];
         const start = (file: string) => {
@@ -180,7 +199,7 @@ describe('examples', () => {
       .filter((name) => name.endsWith('.ts'))
       .map((name) => relative(examples, join(examples, name)))
       .sort();
-    assert.deepEqual(files, [...programs, ...parts].sort(), 'list each new example in `programs` and test it');
+    assert.deepEqual(files, [...programs, ...parts, ...chatExample].sort(), 'list each new example in `programs` and test it');
   });
 
   test('the tutorial and production examples are the code of their documentation pages', async () => {

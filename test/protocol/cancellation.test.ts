@@ -1,36 +1,26 @@
 // Cancellation: cancel_task in every state, and the max_delay / max_duration policies enforced by
 // claim_task and fail_run.
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   addSeconds,
   claimOne,
   claimTasks,
   completeRun,
   failRun,
-  openProtocolDatabase,
   rejectsWith,
   runRow,
   runsOf,
   spawnTask,
   taskRow,
+  useProtocolDatabase,
   writeCheckpoint,
-  type ProtocolDatabase,
 } from '../support/protocol-helpers.ts';
 
 const start = new Date('2036-07-07T07:00:00.000Z');
 
 describe('protocol: cancellation', () => {
-  let db: ProtocolDatabase;
-  before(async () => {
-    db = await openProtocolDatabase();
-  });
-  after(async () => {
-    await db.close();
-  });
-  beforeEach(async () => {
-    await db.setFakeNow(start);
-  });
+  const db = useProtocolDatabase({ fakeNow: start });
 
   const cancel = (queue: string, taskId: string) => db.query('select absurd.cancel_task($1, $2)', [queue, taskId]);
 

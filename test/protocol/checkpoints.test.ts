@@ -1,31 +1,21 @@
 // Checkpoints: per-attempt visibility, pending rows, SQL NULL states, and the write checks.
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   addSeconds,
   claimOne,
   failRun,
-  openProtocolDatabase,
   rejectsWith,
   runRow,
   spawnTask,
+  useProtocolDatabase,
   writeCheckpoint,
-  type ProtocolDatabase,
 } from '../support/protocol-helpers.ts';
 
 const start = new Date('2034-02-02T02:02:02.000Z');
 
 describe('protocol: checkpoints', () => {
-  let db: ProtocolDatabase;
-  before(async () => {
-    db = await openProtocolDatabase();
-  });
-  after(async () => {
-    await db.close();
-  });
-  beforeEach(async () => {
-    await db.setFakeNow(start);
-  });
+  const db = useProtocolDatabase({ fakeNow: start });
 
   const statesFor = async (queue: string, taskId: string, runId: string) =>
     (await db.query('select checkpoint_name, state from absurd.get_task_checkpoint_states($1, $2, $3)', [queue, taskId, runId])).rows;

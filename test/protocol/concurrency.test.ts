@@ -2,28 +2,21 @@
 // spawns, lock ordering of cancel against completion, no lost wake-ups between await and emit, and
 // 16 workers draining a queue through the SDK.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { Absurd as SdkAbsurd } from 'absurd-sdk';
 import pg from 'pg';
 import {
   claimOne,
   needsPostgres,
-  openProtocolDatabase,
   runRow,
   spawnTask,
   taskRow,
+  useProtocolDatabase,
   waitUntil,
-  type ProtocolDatabase,
 } from '../support/protocol-helpers.ts';
 
 describe('protocol: concurrency', { skip: needsPostgres }, () => {
-  let db: ProtocolDatabase;
-  before(async () => {
-    db = await openProtocolDatabase();
-  });
-  after(async () => {
-    await db?.close();
-  });
+  const db = useProtocolDatabase();
 
   /** A session whose backend pid is known, so tests can see when it blocks on a lock. */
   async function session(): Promise<{ client: pg.Client; pid: number }> {

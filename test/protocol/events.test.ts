@@ -1,33 +1,23 @@
 // Events, waits and sleeping: emit before/after await, first emit wins, timeouts, scoping per
 // queue, and the SDK's awaitEvent/emitEvent/sleepFor on top.
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { TimeoutError } from 'absurd-sdk';
 import {
   addSeconds,
   claimOne,
   claimTasks,
-  openProtocolDatabase,
   rejectsWith,
   runRow,
   spawnTask,
   taskRow,
-  type ProtocolDatabase,
+  useProtocolDatabase,
 } from '../support/protocol-helpers.ts';
 
 const start = new Date('2035-05-05T05:00:00.000Z');
 
 describe('protocol: events and sleeping', () => {
-  let db: ProtocolDatabase;
-  before(async () => {
-    db = await openProtocolDatabase();
-  });
-  after(async () => {
-    await db.close();
-  });
-  beforeEach(async () => {
-    await db.setFakeNow(start);
-  });
+  const db = useProtocolDatabase({ fakeNow: start });
 
   async function awaitEvent(queue: string, taskId: string, runId: string, step: string, event: string, timeout: number | null = null) {
     const { rows } = await db.query('select should_suspend, payload from absurd.await_event($1, $2, $3, $4, $5, $6)', [

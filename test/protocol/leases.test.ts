@@ -1,36 +1,26 @@
 // Leases: lazy expiry swept by the next claim, writes racing the sweep, the attempt guard, and
 // heartbeats.
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   addSeconds,
   claimOne,
   claimTasks,
   completeRun,
-  openProtocolDatabase,
   rejectsWith,
   runRow,
   runsOf,
   spawnTask,
   taskRow,
+  useProtocolDatabase,
   writeCheckpoint,
-  type ProtocolDatabase,
   type SpawnedRow,
 } from '../support/protocol-helpers.ts';
 
 const start = new Date('2033-01-10T08:00:00.000Z');
 
 describe('protocol: leases', () => {
-  let db: ProtocolDatabase;
-  before(async () => {
-    db = await openProtocolDatabase();
-  });
-  after(async () => {
-    await db.close();
-  });
-  beforeEach(async () => {
-    await db.setFakeNow(start);
-  });
+  const db = useProtocolDatabase({ fakeNow: start });
 
   const checkpointOf = async (queue: string, taskId: string, step: string) =>
     (await db.query('select * from absurd.get_task_checkpoint_state($1, $2, $3)', [queue, taskId, step])).rows[0];

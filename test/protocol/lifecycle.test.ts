@@ -1,36 +1,26 @@
 // Task and run lifecycle: spawn, claim, complete, schedule, illegal transitions and task results,
 // through raw calls and through the unmodified absurd-sdk client.
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   addSeconds,
   claimOne,
   claimTasks,
   completeRun,
   failRun,
-  openProtocolDatabase,
   rejectsWith,
   runRow,
   spawnTask,
   taskResult,
   taskRow,
+  useProtocolDatabase,
   writeCheckpoint,
-  type ProtocolDatabase,
 } from '../support/protocol-helpers.ts';
 
 const start = new Date('2031-03-04T05:06:07.000Z');
 
 describe('protocol: task and run lifecycle', () => {
-  let db: ProtocolDatabase;
-  before(async () => {
-    db = await openProtocolDatabase();
-  });
-  after(async () => {
-    await db.close();
-  });
-  beforeEach(async () => {
-    await db.setFakeNow(start);
-  });
+  const db = useProtocolDatabase({ fakeNow: start });
 
   test('spawn stores NULL params as JSON null, starts at attempt 1 and records its run', async () => {
     const queue = await db.createQueue();

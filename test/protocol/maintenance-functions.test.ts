@@ -2,8 +2,8 @@
 // week helpers, partition provisioning and detach (nothing to do), and the pg_cron job helpers, both
 // without pg_cron and against a cron schema of pg_cron's shape (cron.job, cron.schedule, cron.unschedule).
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
-import { openProtocolDatabase, rejectsWith, type ProtocolDatabase } from '../support/protocol-helpers.ts';
+import { beforeEach, describe, test } from 'node:test';
+import { rejectsWith, useProtocolDatabase } from '../support/protocol-helpers.ts';
 
 const mockCron = [
   'create schema cron',
@@ -15,15 +15,8 @@ const mockCron = [
 ];
 
 describe('protocol: maintenance functions on unpartitioned queues', () => {
-  let db: ProtocolDatabase;
-  before(async () => {
-    db = await openProtocolDatabase();
-  });
-  after(async () => {
-    await db.close();
-  });
+  const db = useProtocolDatabase({ fakeNow: null });
   beforeEach(async () => {
-    await db.setFakeNow(null);
     await db.query('drop schema if exists cron cascade');
   });
 

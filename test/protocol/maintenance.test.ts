@@ -1,34 +1,24 @@
 // Idempotent spawns, TTL cleanup, the faked clock, time-ordered ids, and input the database cannot
 // store (NUL characters).
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   addSeconds,
   claimOne,
   completeRun,
   databaseNow,
   failRun,
-  openProtocolDatabase,
   rejectsWith,
   spawnTask,
   taskRow,
+  useProtocolDatabase,
   writeCheckpoint,
-  type ProtocolDatabase,
 } from '../support/protocol-helpers.ts';
 
 const start = new Date('2037-09-09T09:00:00.000Z');
 
 describe('protocol: idempotency, cleanup and time', () => {
-  let db: ProtocolDatabase;
-  before(async () => {
-    db = await openProtocolDatabase();
-  });
-  after(async () => {
-    await db.close();
-  });
-  beforeEach(async () => {
-    await db.setFakeNow(start);
-  });
+  const db = useProtocolDatabase({ fakeNow: start });
 
   const count = async (table: string) => (await db.query(`select count(*)::int as count from ${table}`)).rows[0].count;
 

@@ -1,27 +1,20 @@
 // Queues: name validation (including hostile names), create/drop/list, storage modes, policies,
 // and the error a caller gets for a queue that does not exist.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   claimOne,
   completeRun,
-  openProtocolDatabase,
   rejectsWith,
   spawnTask,
+  useProtocolDatabase,
   writeCheckpoint,
-  type ProtocolDatabase,
 } from '../support/protocol-helpers.ts';
 import { uniqueQueueName } from '../support/test-database.ts';
 import { replayFunctionName } from '../../src/client/claimed-run-queries.ts';
 
 describe('protocol: queues', () => {
-  let db: ProtocolDatabase;
-  before(async () => {
-    db = await openProtocolDatabase();
-  });
-  after(async () => {
-    await db.close();
-  });
+  const db = useProtocolDatabase();
 
   const create = (name: unknown, mode?: unknown) =>
     mode === undefined ? db.query('select absurd.create_queue($1)', [name]) : db.query('select absurd.create_queue($1, $2)', [name, mode]);

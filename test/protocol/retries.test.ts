@@ -1,36 +1,26 @@
 // Retry arithmetic inside fail_run (none/fixed/exponential, explicit retry_at, max_attempts), final
 // failure bookkeeping, and retry_task in place and as a new task.
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   addSeconds,
   claimOne,
   claimTasks,
   failRun,
-  openProtocolDatabase,
   rejectsWith,
   runRow,
   runsOf,
   spawnTask,
   taskResult,
   taskRow,
+  useProtocolDatabase,
   writeCheckpoint,
-  type ProtocolDatabase,
 } from '../support/protocol-helpers.ts';
 
 const start = new Date('2032-06-01T12:00:00.000Z');
 
 describe('protocol: retries', () => {
-  let db: ProtocolDatabase;
-  before(async () => {
-    db = await openProtocolDatabase();
-  });
-  after(async () => {
-    await db.close();
-  });
-  beforeEach(async () => {
-    await db.setFakeNow(start);
-  });
+  const db = useProtocolDatabase({ fakeNow: start });
 
   /** Fails attempt after attempt at the moment each retry becomes due; returns the delays in seconds. */
   async function retryDelays(strategy: unknown, failures: number): Promise<number[]> {

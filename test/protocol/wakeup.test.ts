@@ -1,45 +1,40 @@
 // The wake-up signal: pg_notify('absurd_wakeup', <queue>) whenever a run becomes claimable now, and
 // never for work that is only due later.
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { PGlite } from '@electric-sql/pglite';
 import {
   addSeconds,
   claimOne,
   failRun,
-  openProtocolDatabase,
   spawnTask,
+  useProtocolDatabase,
   waitUntil,
-  type ProtocolDatabase,
 } from '../support/protocol-helpers.ts';
 
 const start = new Date('2038-01-01T00:00:00.000Z');
 
 describe('protocol: wake-up notifications', () => {
-  let db: ProtocolDatabase;
   const received: string[] = [];
-  let stopListening: () => Promise<void>;
+  let stopListening: (() => Promise<void>) | undefined;
   let markers = 0;
-
-  before(async () => {
-    db = await openProtocolDatabase();
-    if (db.database.kind === 'pglite') {
-      stopListening = await (db.database.db as PGlite).listen('absurd_wakeup', (payload) => received.push(payload));
-    } else {
-      const listener = await db.connect();
-      listener.on('notification', (message) => received.push(message.payload ?? ''));
-      await listener.query('listen absurd_wakeup');
-      stopListening = async () => {
-        await listener.query('unlisten absurd_wakeup');
-      };
-    }
-  });
-  after(async () => {
-    await stopListening();
-    await db.close();
-  });
-  beforeEach(async () => {
-    await db.setFakeNow(start);
+  const db = useProtocolDatabase({
+    fakeNow: start,
+    async setUp(suite) {
+      if (suite.database.kind === 'pglite') {
+        stopListening = await (suite.database.db as PGlite).listen('absurd_wakeup', (payload) => received.push(payload));
+      } else {
+        const listener = await suite.connect();
+        listener.on('notification', (message) => received.push(message.payload ?? ''));
+        await listener.query('listen absurd_wakeup');
+        stopListening = async () => {
+          await listener.query('unlisten absurd_wakeup');
+        };
+      }
+    },
+    tearDown: async () => {
+      await stopListening?.();
+    },
   });
 
   /** Sends a marker notification and waits for it, so everything signalled before it has arrived. */

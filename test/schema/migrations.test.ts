@@ -35,13 +35,7 @@ describe('migrations', () => {
   test('a queue created before migration 3 gains its replay function and compression, and keeps its work', async () => {
     const database = await createTestDatabase({ migrated: false });
     cleanups.push(() => database.close());
-    const [first, second] = loadMigrations();
-    const bookkeeping = `create schema if not exists ai_sdk_absurd;
-      create table ai_sdk_absurd.schema_migrations (version integer primary key, name text not null, checksum text not null,
-        applied_at timestamptz not null default now());`;
-    const recorded = [first!, second!].map((migration) => `insert into ai_sdk_absurd.schema_migrations (version, name, checksum)
-      values (${migration.version}, '${migration.name}', '${migration.checksum}');`);
-    await execScript(database, [bookkeeping, first!.sql, second!.sql, ...recorded].join('\n'));
+    await installThrough(database, 2);
     await execScript(database, `select absurd.create_queue('legacy');
       select absurd.spawn_task('legacy', 'kept', '{"n": 1}'::jsonb, '{}'::jsonb);`);
     const target = database.kind === 'pglite' ? (database.db as PGlite) : new pg.Pool({ connectionString: database.url, max: 2 });
@@ -65,6 +59,30 @@ describe('migrations', () => {
     } finally {
       await absurd.close();
     }
+  });
+
+  test('a queue created before migration 8 gets the checkpoint function that decides ownership after the lock', async () => {
+    const database = await createTestDatabase({ migrated: false });
+    cleanups.push(() => database.close());
+    await installThrough(database, 7);
+    await execScript(database, `select absurd.create_queue('legacy')`);
+    const target = database.kind === 'pglite' ? (database.db as PGlite) : new pg.Pool({ connectionString: database.url, max: 2 });
+    try {
+      assert.deepEqual((await migrate(target)).applied, loadMigrations().slice(7).map((migration) => migration.version));
+    } finally {
+      if (target instanceof pg.Pool) await target.end();
+    }
+    await execScript(database, `select absurd.create_queue('fresh')`);
+    const checkpointFunction = async (queue: string) => {
+      const { rows } = await database.query(
+        `select pg_get_functiondef(to_regproc('absurd.' || absurd.queue_function_name($1, 'checkpoint'))) as body`,
+        [queue],
+      );
+      return String(rows[0].body).replaceAll(queue, '<queue>').replace(/q[0-9a-f]{24}_checkpoint/, '<name>');
+    };
+    const legacy = await checkpointFunction('legacy');
+    assert.match(legacy, /for no key update/, 'the run is locked before its state is read');
+    assert.equal(legacy, await checkpointFunction('fresh'));
   });
 
   test('re-running migrate is harmless and reports nothing applied', async () => {
@@ -145,6 +163,17 @@ describe('migrations', () => {
     }
   });
 });
+
+/** Installs migrations 1..count by hand, as an older library would have left the database. */
+async function installThrough(database: { kind: string; db: unknown; url: string }, count: number): Promise<void> {
+  const migrations = loadMigrations().slice(0, count);
+  const bookkeeping = `create schema if not exists ai_sdk_absurd;
+    create table ai_sdk_absurd.schema_migrations (version integer primary key, name text not null, checksum text not null,
+      applied_at timestamptz not null default now());`;
+  const recorded = migrations.map((migration) => `insert into ai_sdk_absurd.schema_migrations (version, name, checksum)
+    values (${migration.version}, '${migration.name}', '${migration.checksum}');`);
+  await execScript(database, [bookkeeping, ...migrations.map((migration) => migration.sql), ...recorded].join('\n'));
+}
 
 async function execScript(database: { kind: string; db: unknown; url: string }, sql: string): Promise<void> {
   if (database.kind === 'pglite') {

@@ -2,6 +2,7 @@
 // faked clock applies to every call made through it), raw calls to the stored functions, and the
 // unmodified absurd-sdk client bound to that same session.
 import assert from 'node:assert/strict';
+import { after, before, beforeEach } from 'node:test';
 import { Absurd as SdkAbsurd } from 'absurd-sdk';
 import pg from 'pg';
 import { createTestDatabase, uniqueQueueName, usingPostgres, type TestDatabase } from './test-database.ts';
@@ -76,6 +77,67 @@ export async function openProtocolDatabase(): Promise<ProtocolDatabase> {
       await database.close();
     },
   };
+}
+
+/** The suite's database as tests see it: the suite opens and closes it. */
+export type SuiteDatabase = Omit<ProtocolDatabase, 'close'>;
+
+export interface ProtocolSuiteOptions {
+  /** Set the faked clock to this before every test (`null` clears it). Left alone when omitted. */
+  readonly fakeNow?: Date | string | null;
+  /** Runs once after the database opens, before the first test. */
+  readonly setUp?: (db: SuiteDatabase) => Promise<void>;
+  /** Runs once after the last test, before the database closes. */
+  readonly tearDown?: (db: SuiteDatabase) => Promise<void>;
+}
+
+/**
+ * The database of the `describe` block it is called in: opened before its first test, closed after its
+ * last, with the faked clock reset before each test when `fakeNow` is given.
+ *
+ * @example
+ * describe('protocol: leases', () => {
+ *   const db = useProtocolDatabase({ fakeNow: new Date('2033-01-10T08:00:00Z') });
+ *   test('...', async () => {
+ *     const queue = await db.createQueue();
+ *   });
+ * });
+ */
+export function useProtocolDatabase(options: ProtocolSuiteOptions = {}): SuiteDatabase {
+  let opened: ProtocolDatabase | undefined;
+  const current = (): ProtocolDatabase => {
+    if (!opened) throw new Error('the protocol database opens in before(): use it inside tests and hooks');
+    return opened;
+  };
+  const suiteDatabase: SuiteDatabase = {
+    get database() {
+      return current().database;
+    },
+    query: (text, params) => current().query(text, params),
+    createQueue: (prefix) => current().createQueue(prefix),
+    setFakeNow: (time) => current().setFakeNow(time),
+    sdk: (queueName) => current().sdk(queueName),
+    connect: () => current().connect(),
+  };
+  before(async () => {
+    opened = await openProtocolDatabase();
+    await options.setUp?.(suiteDatabase);
+  });
+  after(async () => {
+    if (!opened) return;
+    try {
+      await options.tearDown?.(suiteDatabase);
+    } finally {
+      await opened.close();
+    }
+  });
+  const { fakeNow } = options;
+  if (fakeNow !== undefined) {
+    beforeEach(async () => {
+      await current().setFakeNow(fakeNow);
+    });
+  }
+  return suiteDatabase;
 }
 
 /** `absurd."<prefix>_<queue>"`, quoted the way the schema quotes it. */

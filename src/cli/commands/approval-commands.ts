@@ -26,12 +26,16 @@ export function registerApprovalCommands(program: Command): void {
       }
       for (const approval of pending) {
         console.log(
-          `${approval.taskID}  ${approval.toolCallId}  ${approval.toolName}  queue=${approval.queueName}  ` +
-            `requested=${approval.requestedAt.toISOString()}  expires=${approval.expiresAt?.toISOString() ?? 'never'}`,
+          `${approval.taskID}  ${approval.toolCallId}  ${approval.toolName}  request=${approval.requestId}  ` +
+            `queue=${approval.queueName}  requested=${approval.requestedAt.toISOString()}  ` +
+            `expires=${approval.expiresAt?.toISOString() ?? 'never'}`,
         );
         console.log(`    input: ${JSON.stringify(approval.input)}`);
       }
-      console.log(`\nDecide with: npx ai-sdk-absurd approve <taskID> <toolCallId>  |  deny <taskID> <toolCallId> --reason "..."`);
+      console.log(
+        '\nDecide with: npx ai-sdk-absurd approve <taskID> <toolCallId>  |  deny <taskID> <toolCallId> --reason "..."' +
+          '\n(a tool call id that several waiting calls of the task share: give the request id instead)',
+      );
     });
   });
 
@@ -39,7 +43,10 @@ export function registerApprovalCommands(program: Command): void {
     withDatabaseOption(
       program
         .command(`${verb} <taskID> <toolCallId>`)
-        .description(`${verb} a waiting tool call; its task resumes on the next free worker`)
+        .description(
+          `${verb} a waiting tool call (by its tool call id, or its request id as \`approvals\` lists it); ` +
+            'its task resumes once every call it waits for is decided',
+        )
         .option('--reason <text>', 'why (shown to the model)'),
     ).action(async (taskID: string, toolCallId: string, options: { db?: string; reason?: string }) => {
       await withDatabase(options, async (database) => {
@@ -51,7 +58,7 @@ export function registerApprovalCommands(program: Command): void {
         });
         console.log(
           `${decision.approved ? 'Approved' : 'Denied'} tool call ${toolCallId} of task ${taskID}` +
-            `${decision.reason ? ` (${decision.reason})` : ''}; the task will resume.`,
+            `${decision.reason ? ` (${decision.reason})` : ''}; the task resumes once every call it waits for is decided.`,
         );
       });
     });

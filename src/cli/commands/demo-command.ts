@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { runDemo } from '../../demo/run-demo.ts';
+import { cliInvocation } from '../suggest-command.ts';
 
 interface DemoCommandOptions {
   db?: string;
@@ -37,7 +38,7 @@ export function registerDemoCommand(program: Command): void {
         model: options.model,
         question: options.question,
         claimTimeout: options.claimTimeout,
-        commandName: import.meta.url.endsWith('.ts') ? 'node src/cli/main.ts' : 'npx ai-sdk-absurd',
+        commandName: cliInvocation(),
       });
     });
 }

@@ -1,9 +1,10 @@
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { withClient, withDatabaseOption } from '../database-option.ts';
 import { formatCount, formatTable, formatTime } from '../format-output.ts';
+import { parsePositiveInteger } from '../parse-arguments.ts';
+import { suggestCommand } from '../suggest-command.ts';
+import { taskStates } from '../queue-summary.ts';
 import { listRecentTasks } from '../task-history.ts';
-
-const taskStates = ['pending', 'running', 'sleeping', 'completed', 'failed', 'cancelled'];
 
 /** `runs`: the most recent tasks with their state, attempts, model calls and tokens. */
 export function registerRunsCommand(program: Command): void {
@@ -12,7 +13,7 @@ export function registerRunsCommand(program: Command): void {
       .command('runs')
       .description('list recent tasks (every queue unless --queue is given): state, attempts, model calls, tokens')
       .option('--queue <name>', 'only this queue')
-      .addOption(new Option('--state <state>', 'only tasks in this state').choices(taskStates))
+      .addOption(new Option('--state <state>', 'only tasks in this state').choices([...taskStates]))
       .option('--limit <n>', 'how many tasks to list', parsePositiveInteger, 20)
       .option('--json', 'print JSON'),
   ).action(async (options: { db?: string; queue?: string; state?: string; limit: number; json?: boolean }) => {
@@ -24,6 +25,7 @@ export function registerRunsCommand(program: Command): void {
       }
       if (tasks.length === 0) {
         console.log(`No tasks${options.queue ? ` in queue "${options.queue}"` : ''}${options.state ? ` in state ${options.state}` : ''}.`);
+        if (options.state) console.log(`All states: ${suggestCommand(['runs'], options)}`);
         return;
       }
       const rows = tasks.map((task) => [
@@ -40,13 +42,7 @@ export function registerRunsCommand(program: Command): void {
       console.log(
         formatTable([['TASK ID', 'QUEUE', 'TASK', 'STATE', 'ATTEMPTS', 'MODEL CALLS', 'TOOL CALLS', 'TOKENS IN / OUT', 'ENQUEUED (UTC)'], ...rows]),
       );
-      console.log('\nSee one run in detail: ai-sdk-absurd show <task id>');
+      console.log(`\nSee one run in detail: ${suggestCommand(['show', tasks[0]!.taskID], options)}`);
     });
   });
-}
-
-export function parsePositiveInteger(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('expected a whole number of 1 or more');
-  return parsed;
 }

@@ -13,7 +13,7 @@ export function registerSchemaCommands(program: Command): void {
       .option('--queue <name>', 'also create this queue', 'default'),
   ).action(async (options: { db?: string; queue: string }) => {
     const result = await runMigrate(options);
-    const { database } = openDatabase(resolveDatabaseUrl(options));
+    const { database } = openDatabase(resolveDatabaseUrl(options, { create: true }));
     try {
       await database.query('select absurd.create_queue($1)', [options.queue]);
     } finally {
@@ -43,13 +43,22 @@ export function registerSchemaCommands(program: Command): void {
       process.stdout.write(printSql());
     });
 
-  withDatabaseOption(program.command('schema-version').description('print the schema version of a database and of this library')).action(
-    async (options: { db?: string }) => {
+  withDatabaseOption(
+    program
+      .command('schema-version')
+      .description('print the schema version of a database and of this library')
+      .option('--json', 'print JSON: { database, library }, database null when the schema is not installed'),
+  ).action(
+    async (options: { db?: string; json?: boolean }) => {
       const { database } = openDatabase(resolveDatabaseUrl(options), { migrate: false });
       try {
         await database.ready();
         const version = await databaseSchemaVersion(database);
-        console.log(`database: ${version ?? 'not installed'}\nlibrary: ${librarySchemaVersion()}`);
+        console.log(
+          options.json
+            ? JSON.stringify({ database: version ?? null, library: librarySchemaVersion() })
+            : `database: ${version ?? 'not installed'}\nlibrary: ${librarySchemaVersion()}`,
+        );
       } finally {
         await database.close();
       }
@@ -57,8 +66,9 @@ export function registerSchemaCommands(program: Command): void {
   );
 }
 
+/** `init` and `migrate` are the commands that may create an embedded database where there is none yet. */
 async function runMigrate(options: { db?: string }) {
-  const { database } = openDatabase(resolveDatabaseUrl(options), { migrate: false });
+  const { database } = openDatabase(resolveDatabaseUrl(options, { create: true }), { migrate: false });
   try {
     await database.ready();
     return await migrate(database);

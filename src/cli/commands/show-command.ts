@@ -1,9 +1,10 @@
+import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import type { CheckpointDescription } from '../../agent/checkpoint-format.ts';
-import { ConfigurationError } from '../../errors/configuration-error.ts';
 import { withClient, withDatabaseOption } from '../database-option.ts';
+import { taskNotFoundError } from '../require-task.ts';
 import { formatCount, formatDuration, formatJson, formatTime } from '../format-output.ts';
-import { readTaskTimeline, type TaskTimeline, type TimelineEntry } from '../task-history.ts';
+import { readTaskTimeline, type RunRecord, type TaskTimeline, type TimelineEntry } from '../task-history.ts';
 
 /** `show <taskID>`: one task's attempts, each checkpoint in the order written, approvals, and which steps were replayed. */
 export function registerShowCommand(program: Command): void {
@@ -16,12 +17,7 @@ export function registerShowCommand(program: Command): void {
   ).action(async (taskID: string, options: { db?: string; queue?: string; json?: boolean }) => {
     await withClient(options, async (absurd) => {
       const timeline = await readTaskTimeline(absurd.database, taskID, { queue: options.queue });
-      if (!timeline) {
-        throw new ConfigurationError({
-          setting: 'taskID',
-          message: `No task ${taskID} in ${options.queue ? `queue "${options.queue}"` : 'any queue'}. List tasks with: ai-sdk-absurd runs`,
-        });
-      }
+      if (!timeline) throw taskNotFoundError(taskID, options);
       console.log(options.json ? JSON.stringify(timeline, null, 2) : renderTimeline(timeline));
     });
   });
@@ -45,7 +41,7 @@ export function renderTimeline(timeline: TaskTimeline): string {
     lines.push(
       `  #${run.attempt}  ${run.state.padEnd(9)}  run ${run.runID}  worker ${run.workerID ?? '-'}  started ${formatTime(run.startedAt)}${took}`,
     );
-    if (run.failureReason != null) lines.push(`      failure: ${describeFailure(run.failureReason)}`);
+    if (run.failureReason != null) lines.push(`      failure: ${describeFailure(run.failureReason, run, timeline.runs)}`);
   }
   lines.push('', 'Timeline (checkpoints in the order they were written)');
   if (timeline.entries.length === 0) lines.push('  no checkpoints yet');
@@ -113,11 +109,38 @@ function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
-function describeFailure(reason: unknown): string {
+function describeFailure(reason: unknown, run: RunRecord, runs: readonly RunRecord[]): string {
   if (reason && typeof reason === 'object') {
     const record = reason as Record<string, unknown>;
-    if (record.name === '$ClaimTimeout') return `lease expired (worker ${String(record.workerId ?? '?')} stopped checkpointing or was killed)`;
+    if (record.name === '$ClaimTimeout') return describeExpiredLease(String(record.workerId ?? run.workerID ?? '?'), run, runs);
     if (typeof record.message === 'string') return `${typeof record.name === 'string' ? `${record.name}: ` : ''}${record.message}`;
   }
   return formatJson(reason, 200);
+}
+
+/**
+ * An expired lease says only that the worker did not renew it in time. Whether the worker was killed or was alive
+ * (stalled, or cut off from the database) is stated only when there is evidence: the same worker claiming a later
+ * attempt, or, for a worker on this host, whether its process still exists.
+ */
+export function describeExpiredLease(workerID: string, run: RunRecord, runs: readonly RunRecord[]): string {
+  const expired = `lease expired: worker ${workerID} did not renew it in time`;
+  const later = runs.find((other) => other.attempt > run.attempt && other.workerID === workerID);
+  if (later) return `${expired}; the same worker claimed attempt ${later.attempt} afterwards, so it was alive (stalled, or cut off from the database)`;
+  const separator = workerID.lastIndexOf(':');
+  const pid = Number(workerID.slice(separator + 1));
+  if (separator > 0 && workerID.slice(0, separator) === hostname() && Number.isInteger(pid) && pid > 0) {
+    if (!processExists(pid)) return `${expired}; its process (pid ${pid} on this host) no longer exists: it was killed or crashed`;
+    return `${expired}; a process with pid ${pid} still runs on this host, so the worker was probably alive (stalled, or cut off from the database)`;
+  }
+  return `${expired} (it was killed, stalled or cut off from the database; nothing recorded says which)`;
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

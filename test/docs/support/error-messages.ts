@@ -13,14 +13,10 @@ export interface ErrorSite {
   readonly fragments: readonly string[];
 }
 
-/** Source files whose errors never reach a user of the library: generators of test data. */
-const internalFiles = new Set(['src/codec/arbitrary-value.ts']);
-
 export function sourceErrorSites(): ErrorSite[] {
   const files = readdirSync(join(repositoryRoot, 'src'), { recursive: true, encoding: 'utf8' })
     .filter((name) => name.endsWith('.ts') && !name.endsWith('.test.ts'))
     .map((name) => join('src', name))
-    .filter((file) => !internalFiles.has(file))
     .sort();
   const sites: ErrorSite[] = [];
   for (const file of files) {

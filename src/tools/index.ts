@@ -1,0 +1,8 @@
+export { sleepTool, type SleepToolInput, type SleepToolOptions, type SleepToolResult } from './sleep-tool.ts';
+export {
+  waitForEventTool,
+  type WaitForEventToolInput,
+  type WaitForEventToolOptions,
+  type WaitForEventToolResult,
+} from './wait-for-event-tool.ts';
+export { subAgentTool, type SubAgentToolOptions, type SubAgentToolResult } from './sub-agent-tool.ts';
