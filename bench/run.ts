@@ -5,7 +5,7 @@
 //
 //   npm run bench                        everything (a few minutes on 2 cores)
 //   npm run bench -- --quick             fewer samples, for a smoke check
-//   npm run bench -- --only peers,codec  some sections (codec, schema, agent, peers, throughput, streams)
+//   npm run bench -- --only peers,codec  some sections (codec, schema, agent, peers, throughput, streams, multi-agent)
 //   npm run bench -- --no-docs           leave docs/performance.md alone
 //
 // The Postgres server is BENCH_DATABASE_URL, then TEST_DATABASE_URL, then postgres://postgres@127.0.0.1:5432/postgres;
@@ -13,6 +13,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { runAgentBenchmarks } from './agent.bench.ts';
 import { runCodecBenchmarks } from './codec.bench.ts';
+import { runMultiAgentBenchmarks } from './multi-agent.bench.ts';
 import { runPeerBenchmarks } from './peers/peer-comparison.bench.ts';
 import { benchmarkServerUrl, serverVersion } from './peers/scratch-database.ts';
 import { describeMachine, goalRows, renderNumbersSection, updatePerformanceDoc, type BenchmarkReport } from './report.ts';
@@ -20,7 +21,7 @@ import { runSchemaBenchmarks } from './schema.bench.ts';
 import { runStreamBenchmarks } from './stream.bench.ts';
 import { runThroughputBenchmarks } from './throughput.bench.ts';
 
-const sectionNames = ['codec', 'schema', 'agent', 'peers', 'throughput', 'streams'] as const;
+const sectionNames = ['codec', 'schema', 'agent', 'peers', 'throughput', 'streams', 'multi-agent'] as const;
 type SectionName = (typeof sectionNames)[number];
 
 interface Arguments {
@@ -100,6 +101,7 @@ async function main(): Promise<void> {
   await run('streams', () =>
     runStreamBenchmarks(quick ? { databaseUrl, rounds: 6, warmupRounds: 2, latencySamples: 40 } : { databaseUrl }),
   );
+  await run('multi-agent', () => runMultiAgentBenchmarks({ databaseUrl, samples: quick ? 10 : 40 }));
 
   console.log(`\n== summary (${((performance.now() - started) / 1_000).toFixed(0)} s) ==`);
   console.log(`${report.machine.cpuModel}, ${report.machine.cores} cores, ${report.machine.memoryGiB} GiB, Node ${report.machine.node}, PostgreSQL ${report.machine.postgres}`);

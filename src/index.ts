@@ -6,11 +6,27 @@
  * @module
  */
 export { Absurd, wakeupChannel, type AbsurdOptions, type Worker } from './client/absurd.ts';
-export { getCurrentTask, type CurrentTask } from './client/current-task.ts';
+import { Absurd as AbsurdClient } from './client/absurd.ts';
+import { getCurrentTask as currentTaskOfContext, type CurrentTask as TaskOfContext } from './client/current-task.ts';
+
+/** The Absurd task whose handler is running, with the client that runs it. */
+export type CurrentTask = Omit<TaskOfContext, 'absurd'> & { readonly absurd: AbsurdClient };
+
+/**
+ * The task whose handler is running in this async context, if any.
+ *
+ * @example
+ * ```ts
+ * const task = getCurrentTask();
+ * if (task) console.log(`attempt ${task.attempt} of task ${task.taskID}`);
+ * ```
+ */
+export const getCurrentTask = currentTaskOfContext as () => CurrentTask | undefined;
 
 export {
   AbsurdAgent,
   absurdModelMiddleware,
+  durableModelMiddleware,
   describeCheckpoint,
   durableModel,
   durableTool,
@@ -24,6 +40,7 @@ export {
   type DurableModelOptions,
   type DurableToolOptions,
   type McpToolListingCheckpoint,
+  type MCPToolListingCheckpoint,
   type ModelCallCheckpoint,
   type ReplayDivergencePolicy,
   type ToolCallCheckpoint,
@@ -69,3 +86,4 @@ export { startDashboard, type DashboardOptions, type RunningDashboard } from './
 export { readUsage, type ModelPrice, type UsageOptions, type UsageReport, type UsageTotals } from './usage/usage-report.ts';
 export { type ForkTaskOptions, type ForkTaskResult, type ForkOrigin } from './client/fork-task.ts';
 export { type TaskHandle, type TypedTaskResult } from './client/task-handle.ts';
+export { markPermanent, permanentFailureReason } from './client/permanent-failure.ts';

@@ -317,3 +317,22 @@ describe('inside a task', () => {
     });
   });
 });
+
+describe('the client an agent is built with', () => {
+  test('an agent built with another client refuses to run inside this client\'s task, and calls no model', async () => {
+    const { Absurd } = await import('../client/absurd.ts');
+    const other = new Absurd({ db: harness.absurd.database, queueName: harness.absurd.queue });
+    try {
+      const model = scriptedModel(echoOnce);
+      const stranger = new AbsurdAgent({ id: 'stranger', model, tools: echoTools([]) }, other);
+      harness.absurd.registerTask({ name: 'stranger' }, async () => (await stranger.generate({ prompt: 'hi' })).text);
+      const { snapshot } = await harness.run('stranger', {}, { maxAttempts: 1 });
+      const failure = failureOf(snapshot);
+      assert.equal(failure.name, 'AiSdkAbsurdConfigurationError');
+      assert.match(failure.message, /was built with another Absurd client than the one whose worker runs this task/);
+      assert.equal(model.doGenerateCalls.length, 0);
+    } finally {
+      await other.close();
+    }
+  });
+});

@@ -11,6 +11,7 @@ import type {
 } from 'ai';
 import type { Context, ToolSet } from '@ai-sdk/provider-utils';
 import type { Absurd } from '../client/absurd.ts';
+import { getCurrentTask } from '../client/current-task.ts';
 import { ConfigurationError } from '../errors/configuration-error.ts';
 import {
   publishAgentStream,
@@ -21,7 +22,7 @@ import {
 import { generateRun, streamRun, type ApprovalSettings } from './agent-loop.ts';
 import { startAgentRun } from './agent-run.ts';
 import type { ReplayDivergencePolicy } from './run-scope.ts';
-import { validateScopeName } from './step-names.ts';
+import { validateScopeName } from '../steps/step-names.ts';
 import { enterInFlight } from './task-heartbeat.ts';
 
 export interface DurableAgentOptions {
@@ -188,6 +189,15 @@ export class AbsurdAgent<
   }
 
   private start(callerSignal: AbortSignal | undefined, method: 'generate' | 'stream') {
+    const task = getCurrentTask();
+    if (task && task.absurd !== this.absurd) {
+      throw new ConfigurationError({
+        setting: 'absurd',
+        message:
+          `AbsurdAgent "${this.name}" was built with another Absurd client than the one whose worker runs this task ` +
+          `(queue "${task.queueName}"). Build the agent with the client that registers and works the task: new AbsurdAgent(settings, absurd).`,
+      });
+    }
     return startAgentRun({
       name: this.name,
       settings: this.settings as Parameters<typeof startAgentRun>[0]['settings'],

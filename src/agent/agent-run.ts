@@ -7,7 +7,7 @@ import { NotInTaskError } from '../errors/not-in-task-error.ts';
 import { bindModel } from './durable-model.ts';
 import { bindTools } from './durable-tool.ts';
 import { enclosingScope, RunScope, type DurableSettings, type RunBinding, type RunContext } from './run-scope.ts';
-import { agentRunScope } from './step-names.ts';
+import { agentRunScope } from '../steps/step-names.ts';
 
 type AnySettings = ToolLoopAgentSettings<any, any, any, any>;
 

@@ -64,13 +64,16 @@ export interface ToolCallCheckpoint {
 }
 
 /** An MCP client's tool listing (written by the durable MCP client). */
-export interface McpToolListingCheckpoint {
+export interface MCPToolListingCheckpoint {
   readonly kind: 'mcp-tool-listing';
   readonly clientName: string;
   readonly toolCount: number;
   readonly startedAt: string;
   readonly durationMs: number;
 }
+
+/** @deprecated Renamed to `MCPToolListingCheckpoint` (one casing of MCP across the API); this alias goes in the next minor version. */
+export type McpToolListingCheckpoint = MCPToolListingCheckpoint;
 
 export type CheckpointDescription =
   | {

@@ -9,9 +9,9 @@ import { getCurrentTask, type CurrentTask } from '../client/current-task.ts';
 import { decodeCheckpoint, encodeCheckpoint, type JsonValue } from '../codec/checkpoint-codec.ts';
 import { ConfigurationError } from '../errors/configuration-error.ts';
 import { NotInTaskError } from '../errors/not-in-task-error.ts';
-import type { McpToolListingCheckpoint } from './checkpoint-format.ts';
+import type { MCPToolListingCheckpoint } from './checkpoint-format.ts';
 import { enclosingScope } from './run-scope.ts';
-import { mcpToolListingStepName, validateScopeName } from './step-names.ts';
+import { mcpToolListingStepName, validateScopeName } from '../steps/step-names.ts';
 
 export interface DurableMCPClientOptions {
   /** Names this server in checkpoints (`mcp:<name>/tools`); keep it stable across deployments. */
@@ -51,7 +51,7 @@ interface ServerListing {
 }
 
 /** The stored step: summary fields in plain JSON for timelines, the listing in a codec envelope. */
-type ListingCheckpoint = McpToolListingCheckpoint & { readonly listing: JsonValue };
+type ListingCheckpoint = MCPToolListingCheckpoint & { readonly listing: JsonValue };
 
 type ListToolsResult = Awaited<ReturnType<MCPClient['listTools']>>;
 type ToolsOptions = Parameters<MCPClient['tools']>[0];

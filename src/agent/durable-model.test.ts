@@ -11,7 +11,7 @@ import {
   type AgentHarness,
 } from '../../test/agent/agent-harness.ts';
 import { AbsurdAgent } from './absurd-agent.ts';
-import { absurdModelMiddleware, durableModel, isDurableModel } from './durable-model.ts';
+import { absurdModelMiddleware, durableModel, durableModelMiddleware, isDurableModel } from './durable-model.ts';
 import { durableTool, durableTools } from './durable-tool.ts';
 
 let harness: AgentHarness;
@@ -68,9 +68,9 @@ for (const mode of ['generateText', 'streamText'] as const) {
   });
 }
 
-test('absurdModelMiddleware composes with wrapLanguageModel; a durable model nested in another passes calls through', async () => {
+test('durableModelMiddleware composes with wrapLanguageModel; a durable model nested in another passes calls through', async () => {
   const model = scriptedModel(() => ({ text: 'plain' }));
-  const byHand = wrapLanguageModel({ model, middleware: absurdModelMiddleware({ name: 'inner' }) });
+  const byHand = wrapLanguageModel({ model, middleware: durableModelMiddleware({ name: 'inner' }) });
   assert.equal(isDurableModel(byHand), false);
   const agent = new AbsurdAgent({ id: 'outer', model: byHand }, harness.absurd);
   harness.absurd.registerTask({ name: 'nested-model' }, async () => (await agent.generate({ prompt: 'x' })).text);
@@ -97,4 +97,17 @@ test('tools without execute are left as they are', () => {
   const clientSide = tool({ inputSchema: z.object({}), outputSchema: z.string() });
   const wrapped = durableTools({ clientSide }, { name: 'ui' });
   assert.equal(wrapped.clientSide, clientSide);
+});
+
+test('the deprecated names still work: absurdModelMiddleware is durableModelMiddleware', () => {
+  assert.equal(absurdModelMiddleware, durableModelMiddleware);
+  const listing: import('./checkpoint-format.ts').McpToolListingCheckpoint = {
+    kind: 'mcp-tool-listing',
+    clientName: 'github',
+    toolCount: 1,
+    startedAt: '2026-01-01T00:00:00.000Z',
+    durationMs: 1,
+  };
+  const renamed: import('./checkpoint-format.ts').MCPToolListingCheckpoint = listing;
+  assert.equal(renamed.clientName, 'github');
 });

@@ -26,10 +26,18 @@ const durableCallInProgress = new AsyncLocalStorage<true>();
 /**
  * The middleware behind `durableModel`, for composing with other middleware in `wrapLanguageModel`.
  * Checkpoints are named after `name`; calls outside an Absurd task throw NotInTaskError.
+ *
+ * @example
+ * ```ts
+ * const model = wrapLanguageModel({ model: openai('gpt-4.1'), middleware: [logging, durableModelMiddleware({ name: 'writer' })] });
+ * ```
  */
-export function absurdModelMiddleware(options: DurableModelOptions): LanguageModelV4Middleware {
+export function durableModelMiddleware(options: DurableModelOptions): LanguageModelV4Middleware {
   return createDurableMiddleware(standaloneBinding(options, 'Durable model'));
 }
+
+/** @deprecated Renamed to `durableModelMiddleware` (every wrapper is `durable*`); this alias goes in the next minor version. */
+export const absurdModelMiddleware = durableModelMiddleware;
 
 /** Wraps `model` so that each of its calls is replayed from, or recorded in, a checkpoint of the current task. */
 export function durableModel(model: LanguageModel, options: DurableModelOptions): LanguageModelV4 {

@@ -85,17 +85,15 @@ for (const mode of ['generate', 'stream'] as const) {
   });
 }
 
-test('a non-retryable error is not retried and fails the attempt without a checkpoint', async () => {
+test('a non-retryable error is not retried: it fails the task at once, without a checkpoint', async () => {
   const { model, calls } = flakyModel(1, badRequest);
   const agent = new AbsurdAgent({ id: 'fatal', model }, harness.absurd);
   harness.absurd.registerTask({ name: 'fatal' }, async () => (await agent.generate({ prompt: 'a' })).text);
-  const { taskID, snapshot } = await harness.run('fatal', {});
-  assert.deepEqual(snapshot, { state: 'completed', result: 'thinking ' });
-  assert.deepEqual(calls, [
-    { turn: 0, attempt: 1 },
-    { turn: 0, attempt: 2 },
-  ]);
-  assert.deepEqual((await harness.checkpoints(taskID)).map((checkpoint) => checkpoint.name), ['fatal:1/model:1']);
+  const { taskID, snapshot } = await harness.run('fatal', {}, { maxAttempts: 5 });
+  assert.equal(snapshot.state, 'failed');
+  assert.equal(failureOf(snapshot).name, 'AI_APICallError');
+  assert.deepEqual(calls, [{ turn: 0, attempt: 1 }], 'neither the step nor the task tried again');
+  assert.deepEqual(await harness.checkpoints(taskID), []);
 });
 
 test('maxRetries from the agent settings bounds the retries inside the step', async () => {

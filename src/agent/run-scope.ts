@@ -6,7 +6,7 @@ import { recordTaskFailure, type CurrentTask } from '../client/current-task.ts';
 import { ReplayDivergenceError } from '../errors/replay-divergence-error.ts';
 import { beginCheckpoint } from './checkpoint-store.ts';
 import { PromptDigests } from './model-call-fingerprint.ts';
-import { modelCallStepName, toolCallStepName } from './step-names.ts';
+import { modelCallStepName, toolCallStepName } from '../steps/step-names.ts';
 import { onTaskStopped } from './task-heartbeat.ts';
 
 export type ReplayDivergencePolicy = 'error' | 'warn' | 'ignore';

@@ -6,7 +6,7 @@ import { getCurrentTask } from '../client/current-task.ts';
 import { ConfigurationError } from '../errors/configuration-error.ts';
 import { NotInTaskError } from '../errors/not-in-task-error.ts';
 import { enclosingScope, RunScope, type DurableSettings, type ReplayDivergencePolicy, type RunBinding } from './run-scope.ts';
-import { standaloneScope, validateScopeName } from './step-names.ts';
+import { standaloneScope, validateScopeName } from '../steps/step-names.ts';
 
 export interface DurableCallOptions {
   /** Prefixes every checkpoint; give a model and the tools it calls the same name. */

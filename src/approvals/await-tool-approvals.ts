@@ -2,7 +2,7 @@ import { getCurrentTask } from '../client/current-task.ts';
 import { fingerprint } from '../codec/fingerprint.ts';
 import { ApprovalError } from '../errors/approval-error.ts';
 import { NotInTaskError } from '../errors/not-in-task-error.ts';
-import { approvalStepName } from '../agent/step-names.ts';
+import { approvalStepName } from '../steps/step-names.ts';
 import { readDecisions, recordApprovalRequest } from './approval-store.ts';
 import type { ApprovalWaitMember } from './approval-waits.ts';
 import type { ToolApprovalDecision } from './tool-approval.ts';

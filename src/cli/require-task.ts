@@ -1,7 +1,7 @@
 import type { Queryable } from '../db/database.ts';
 import { ConfigurationError } from '../errors/configuration-error.ts';
 import { suggestCommand } from './suggest-command.ts';
-import { locateTask, type TaskLocation } from './task-history.ts';
+import { locateTask, type TaskLocation } from '../history/task-history.ts';
 
 /** The error of a command given a task id that no queue (or not the queue given) holds. */
 export function taskNotFoundError(taskID: string, context: { db?: string; queue?: string }): ConfigurationError {

@@ -32,6 +32,7 @@ import { validateTaskID } from './task-id.ts';
 import { WakeSignal } from './wake-signal.ts';
 import { forkTask, type ForkTaskOptions, type ForkTaskResult } from './fork-task.ts';
 import { createTaskHandle, type TaskHandle } from './task-handle.ts';
+import { endRetries, permanentFailureReason } from './permanent-failure.ts';
 import { readUsage, type UsageOptions, type UsageReport } from '../usage/usage-report.ts';
 import type { UIMessageChunk } from 'ai';
 import { readStream, type ReadStreamOptions } from '../streams/read-stream.ts';
@@ -128,17 +129,41 @@ export class Absurd extends SdkAbsurd {
     if (options.queue !== undefined) validateQueueName(options.queue);
     const handle = createTaskHandle<P, Awaited<R>>(this, options.name, options.queue ?? this.queue);
     super.registerTask<P, R>(options, async (params, ctx) => {
-      const result = await handler(params, ctx);
+      let result: R;
+      try {
+        result = await handler(params, ctx);
+      } catch (error) {
+        await this.failPermanently(error);
+        throw error;
+      }
       const current = getCurrentTask();
       // A handler that returned without awaiting its stream still completes with the chunks stored.
       if (current) await flushTaskStream(current);
       const failure = current && recordedTaskFailure(current);
-      if (failure) throw failure.error;
+      if (failure) {
+        await this.failPermanently(failure.error);
+        throw failure.error;
+      }
       // Checked here so that a result Postgres cannot store fails with a clear error, not a driver error in complete_run.
       validatePayload(result ?? null, { subject: `The result of task "${options.name}"`, maxBytes: Number.POSITIVE_INFINITY });
       return result;
     });
     return handle;
+  }
+
+  /** A handler error that no retry can fix ends the task's retries, with one line in the log saying why. */
+  private async failPermanently(error: unknown): Promise<void> {
+    const current = getCurrentTask();
+    const reason = current ? permanentFailureReason(error) : undefined;
+    if (!current || !reason) return;
+    try {
+      await endRetries(current);
+    } catch {
+      // The run may have lost its lease meanwhile; Absurd's own retry rules then apply.
+      return;
+    }
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    this.workerLog.warn(`[ai-sdk-absurd] task ${current.taskID} ("${current.taskName}") failed on attempt ${current.attempt} without a retry (${reason}): ${message}`);
   }
 
   /**

@@ -1,11 +1,20 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ClaimedTask, TaskContext } from 'absurd-sdk';
-import type { Absurd } from './absurd.ts';
+import type { Database } from '../db/database.ts';
 import { startClaimedRun, type ClaimedRun } from './claimed-run-queries.ts';
+
+/**
+ * What the layers below the client reach of the Absurd client that runs a task: its database and its
+ * queue. (It is the `Absurd` instance; the package entry point types it so.)
+ */
+export interface TaskClient {
+  readonly database: Database;
+  readonly queue: string;
+}
 
 /** What the agent layer knows about the Absurd task whose handler is running. */
 export interface CurrentTask {
-  readonly absurd: Absurd;
+  readonly absurd: TaskClient;
   readonly ctx: TaskContext;
   readonly taskID: string;
   readonly runID: string;
@@ -25,7 +34,7 @@ export interface CurrentTask {
 
 const currentTaskStorage = new AsyncLocalStorage<CurrentTask>();
 interface ClaimedExecution extends ClaimedRun {
-  readonly absurd: Absurd;
+  readonly absurd: TaskClient;
   readonly claimTimeout: number;
 }
 
@@ -38,7 +47,7 @@ export function getCurrentTask(): CurrentTask | undefined {
 
 /** Runs a claimed task's execution with its claim visible to `runWithTaskContext`. */
 export function runWithClaimedTask<T>(
-  absurd: Absurd,
+  absurd: TaskClient,
   task: ClaimedTask,
   claimTimeout: number,
   execute: () => Promise<T>,

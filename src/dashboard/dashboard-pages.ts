@@ -2,9 +2,9 @@
 // model and tool calls, approvals, children, failure, live stream) and the pending approvals.
 import { html } from 'hono/html';
 import type { PendingApproval } from '../approvals/tool-approval.ts';
-import type { QueueSummary } from '../cli/queue-summary.ts';
-import { taskStates } from '../cli/queue-summary.ts';
-import type { TaskTimeline, TimelineEntry } from '../cli/task-history.ts';
+import type { QueueSummary } from '../history/queue-summary.ts';
+import { taskStates } from '../history/queue-summary.ts';
+import type { TaskTimeline, TimelineEntry } from '../history/task-history.ts';
 import type { ChildTask, RunListFilter, RunListRow } from './run-list.ts';
 import type { ToolCallDetail } from './tool-call-details.ts';
 import { actionForm, formatMs, formatWhen, page, shortJson, stateBadge, type Html, type PageContext } from './page-layout.ts';

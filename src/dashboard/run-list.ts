@@ -2,7 +2,7 @@
 // agent, enqueue time and text in their params, with their model and tool call counts.
 import type { Queryable } from '../db/database.ts';
 import { queueTable } from '../db/queue-table.ts';
-import { queuesToRead } from '../cli/task-history.ts';
+import { queuesToRead } from '../history/task-history.ts';
 
 export interface RunListFilter {
   readonly queue?: string;

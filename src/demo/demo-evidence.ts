@@ -1,7 +1,7 @@
 // Turns what the two worker processes reported, what the database recorded and what the model server saw into
 // checks a reader can verify: every model call answered once, no tool run twice, the second attempt replaying
 // the first one's checkpoints.
-import type { TaskTimeline } from '../cli/task-history.ts';
+import type { TaskTimeline } from '../history/task-history.ts';
 import type { DemoEvent } from './demo-events.ts';
 
 export interface DemoCheck {

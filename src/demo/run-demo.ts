@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Absurd } from '../client/absurd.ts';
-import { readTaskTimeline } from '../cli/task-history.ts';
+import { readTaskTimeline } from '../history/task-history.ts';
 import type { DemoEvent } from './demo-events.ts';
 import { collectDemoChecks } from './demo-evidence.ts';
 import { chooseDemoModelKind, describeDemoModel, loadOpenAIProvider, type DemoModelChoice } from './demo-model.ts';

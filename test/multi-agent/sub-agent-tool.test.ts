@@ -103,6 +103,22 @@ describe('subAgentTool', () => {
     }
   });
 
+  test("with onChildFailure: 'fail-parent', a failed child fails the parent run with SubAgentError", async () => {
+    const researcher = new AbsurdAgent({ id: 'brittle', model: scriptedModel(researcherScript) }, harness.absurd);
+    const research = subAgentTool(researcher, { description: 'Research one topic.', maxAttempts: 1, onChildFailure: 'fail-parent' });
+    const leadModel = scriptedModel(leadScript(['explode']));
+    const lead = new AbsurdAgent({ id: 'lead-4', model: leadModel, tools: { research } }, harness.absurd);
+    harness.absurd.registerTask({ name: 'lead-4' }, async () => ({ text: (await lead.generate({ prompt: 'go' })).text }));
+    const { taskID } = await harness.absurd.spawn('lead-4', {}, { maxAttempts: 1 });
+    for (let round = 0; round < 10; round++) await harness.absurd.workBatch('fail-parent', 60, 1);
+    const result = await harness.absurd.fetchTaskResult(taskID);
+    assert.equal(result?.state, 'failed');
+    const failure = (result as { failure?: { name?: string; message?: string } }).failure;
+    assert.equal(failure?.name, 'AiSdkAbsurdSubAgentError');
+    assert.match(failure?.message ?? '', /failed: cannot research/);
+    assert.equal(leadModel.doGenerateCalls.length, 1, 'the parent made no model call after the child failed');
+  });
+
   test('cancelling the parent cancels its unfinished children', async () => {
     const childQueue = uniqueQueueName('children');
     const childClient = new Absurd({ db: harness.absurd.database, queueName: childQueue, log: silentLog });

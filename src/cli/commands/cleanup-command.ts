@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { Queryable } from '../../db/database.ts';
 import { withClient, withDatabaseOption } from '../database-option.ts';
 import { parseDuration } from '../parse-arguments.ts';
-import { queuesToRead } from '../task-history.ts';
+import { queuesToRead } from '../../history/task-history.ts';
 
 /** Rows deleted per call; the command repeats the call until a batch comes back short. */
 const batchSize = 1000;

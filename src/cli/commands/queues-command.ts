@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { withClient, withDatabaseOption } from '../database-option.ts';
 import { formatTable, formatTime } from '../format-output.ts';
-import { listQueueSummaries, taskStates } from '../queue-summary.ts';
+import { listQueueSummaries, taskStates } from '../../history/queue-summary.ts';
 import { suggestCommand } from '../suggest-command.ts';
 
 /** `queues`: every queue with its tasks counted by state. */

@@ -3,8 +3,8 @@ import { withClient, withDatabaseOption } from '../database-option.ts';
 import { formatCount, formatTable, formatTime } from '../format-output.ts';
 import { parsePositiveInteger } from '../parse-arguments.ts';
 import { suggestCommand } from '../suggest-command.ts';
-import { taskStates } from '../queue-summary.ts';
-import { listRecentTasks } from '../task-history.ts';
+import { taskStates } from '../../history/queue-summary.ts';
+import { listRecentTasks } from '../../history/task-history.ts';
 
 /** `runs`: the most recent tasks with their state, attempts, model calls and tokens. */
 export function registerRunsCommand(program: Command): void {

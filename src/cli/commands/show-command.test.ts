@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
-import type { RunRecord } from '../task-history.ts';
+import type { RunRecord } from '../../history/task-history.ts';
 import { describeExpiredLease } from './show-command.ts';
 
 function runOf(attempt: number, workerID: string): RunRecord {

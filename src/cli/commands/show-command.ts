@@ -4,7 +4,7 @@ import type { CheckpointDescription } from '../../agent/checkpoint-format.ts';
 import { withClient, withDatabaseOption } from '../database-option.ts';
 import { taskNotFoundError } from '../require-task.ts';
 import { formatCount, formatDuration, formatJson, formatTime } from '../format-output.ts';
-import { readTaskTimeline, type RunRecord, type TaskTimeline, type TimelineEntry } from '../task-history.ts';
+import { readTaskTimeline, type RunRecord, type TaskTimeline, type TimelineEntry } from '../../history/task-history.ts';
 
 /** `show <taskID>`: one task's attempts, each checkpoint in the order written, approvals, and which steps were replayed. */
 export function registerShowCommand(program: Command): void {

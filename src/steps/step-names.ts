@@ -9,8 +9,9 @@
 //                                              a sub-agent run inside that tool call
 //   mcp:github/tools                           the tool listing of MCP client "github"
 //
-// Names are built from the agent's name, counters of *completed* model calls and the model's own
-// tool call ids. They never depend on the order in which concurrent work happens to run.
+// Names are built from the agent's name, the number of the model call slot the run reserved (a call that
+// failed before its checkpoint keeps its slot for the retry, see run-scope.ts) and the model's own tool
+// call ids. They never depend on the order in which concurrent work happens to run.
 import { ConfigurationError } from '../errors/configuration-error.ts';
 
 /** The scope of one agent run: its name, the ordinal of this run, and the enclosing scope if any. */
