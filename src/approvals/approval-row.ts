@@ -23,7 +23,6 @@ export interface ApprovalRow {
   decided_by: 'person' | 'timeout' | null;
 }
 
-export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const terminalStates = new Set(['completed', 'failed', 'cancelled']);
 
 /** The input of a request as the model wrote it. */

@@ -5,7 +5,8 @@
 import { encodeCheckpoint } from '../codec/checkpoint-codec.ts';
 import type { Queryable } from '../db/database.ts';
 import { ApprovalError } from '../errors/approval-error.ts';
-import { approvalInput, liveTaskIds, rowDecision, uuidPattern, type ApprovalRow } from './approval-row.ts';
+import { isTaskID } from '../client/task-id.ts';
+import { approvalInput, liveTaskIds, rowDecision, type ApprovalRow } from './approval-row.ts';
 import type { PendingApproval, ToolApprovalDecision } from './tool-approval.ts';
 
 export { decideToolCall } from './decide-tool-call.ts';
@@ -84,7 +85,7 @@ export async function listPendingApprovals(
   queryable: Queryable,
   options: { taskID?: string; queue?: string } = {},
 ): Promise<PendingApproval[]> {
-  if (options.taskID !== undefined && !uuidPattern.test(options.taskID)) return [];
+  if (options.taskID !== undefined && !isTaskID(options.taskID)) return [];
   const { rows } = await queryable.query<ApprovalRow>(
     `select * from ai_sdk_absurd.tool_approvals
      where decided_at is null

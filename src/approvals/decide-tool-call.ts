@@ -2,7 +2,8 @@ import { fingerprint } from '../codec/fingerprint.ts';
 import { validatePayload } from '../client/validate-payload.ts';
 import type { Database } from '../db/database.ts';
 import { ApprovalError } from '../errors/approval-error.ts';
-import { approvalInput, liveTaskIds, rowDecision, uuidPattern, type ApprovalRow } from './approval-row.ts';
+import { isTaskID } from '../client/task-id.ts';
+import { approvalInput, liveTaskIds, rowDecision, type ApprovalRow } from './approval-row.ts';
 import type { ApproveToolCallOptions, ToolApprovalDecision } from './tool-approval.ts';
 
 /**
@@ -20,7 +21,7 @@ export async function decideToolCall(database: Database, options: ApproveToolCal
       message: 'approveToolCall needs approved: true or approved: false.',
     });
   }
-  if (!uuidPattern.test(options.taskID)) throw missing(options);
+  if (!isTaskID(options.taskID)) throw missing(options);
   // The reason is stored as text and sent in the event's jsonb payload, so it must fit both.
   if (options.reason != null) validatePayload(options.reason, { subject: 'The approval reason' });
   return database.transaction(async (transaction) => {

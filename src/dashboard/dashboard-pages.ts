@@ -5,7 +5,8 @@ import type { PendingApproval } from '../approvals/tool-approval.ts';
 import type { QueueSummary } from '../history/queue-summary.ts';
 import { taskStates } from '../history/queue-summary.ts';
 import type { TaskTimeline, TimelineEntry } from '../history/task-history.ts';
-import type { ChildTask, RunListFilter, RunListRow } from './run-list.ts';
+import type { ChildTask } from '../history/task-children.ts';
+import type { RunListFilter, RunListRow } from './run-list.ts';
 import type { ToolCallDetail } from './tool-call-details.ts';
 import { actionForm, formatMs, formatWhen, page, shortJson, stateBadge, type Html, type PageContext } from './page-layout.ts';
 

@@ -7,6 +7,9 @@ import { AbsurdAgent } from '../../src/agent/absurd-agent.ts';
 import { Absurd } from '../../src/client/absurd.ts';
 import { ConfigurationError } from '../../src/errors/configuration-error.ts';
 import { subAgentTool } from '../../src/tools/sub-agent-tool.ts';
+import { renderTimeline } from '../../src/cli/commands/show-command.ts';
+import { listChildTasks } from '../../src/history/task-children.ts';
+import { locateTask, readTaskTimeline } from '../../src/history/task-history.ts';
 import { openAgentHarness, scriptedModel, silentLog, toolOutputsInPrompt, turnIndex, type AgentHarness, type TurnScript } from '../agent/agent-harness.ts';
 import { uniqueQueueName } from '../support/test-database.ts';
 
@@ -65,6 +68,19 @@ describe('subAgentTool', () => {
     for (const child of children) assert.equal((await harness.absurd.fetchTaskResult(child.task_id))?.state, 'completed');
     assert.equal(researcherModel.doGenerateCalls.length, 3, 'each child ran its model call once');
     assert.equal(leadModel.doGenerateCalls.length, 2, "the parent's first model call replayed while it waited");
+
+    // `show` prints the children as a tree under the parent.
+    const timeline = await readTaskTimeline(harness.absurd.database, taskID);
+    const lines = await Promise.all(
+      (await listChildTasks(harness.absurd.database, harness.absurd.queue, taskID)).map(async (child) => ({
+        ...child,
+        taskName: (await locateTask(harness.absurd.database, child.taskID))?.taskName ?? null,
+        state: (await locateTask(harness.absurd.database, child.taskID))?.state ?? null,
+      })),
+    );
+    const printed = renderTimeline(timeline!, lines);
+    assert.match(printed, /Sub-agents \(child tasks/);
+    for (const child of children) assert.match(printed, new RegExp(`\\n  ${child.task_id}  sub-agent:researcher  completed  queue`));
 
     // Cleanup takes the lineage rows with the tasks.
     await harness.database.query('select absurd.cleanup_tasks($1, 0)', [harness.absurd.queue]);

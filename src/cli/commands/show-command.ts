@@ -4,7 +4,9 @@ import type { CheckpointDescription } from '../../agent/checkpoint-format.ts';
 import { withClient, withDatabaseOption } from '../database-option.ts';
 import { taskNotFoundError } from '../require-task.ts';
 import { formatCount, formatDuration, formatJson, formatTime } from '../format-output.ts';
-import { readTaskTimeline, type RunRecord, type TaskTimeline, type TimelineEntry } from '../../history/task-history.ts';
+import type { Queryable } from '../../db/database.ts';
+import { listChildTasks, type ChildTask } from '../../history/task-children.ts';
+import { locateTask, readTaskTimeline, type RunRecord, type TaskTimeline, type TimelineEntry } from '../../history/task-history.ts';
 
 /** `show <taskID>`: one task's attempts, each checkpoint in the order written, approvals, and which steps were replayed. */
 export function registerShowCommand(program: Command): void {
@@ -18,12 +20,29 @@ export function registerShowCommand(program: Command): void {
     await withClient(options, async (absurd) => {
       const timeline = await readTaskTimeline(absurd.database, taskID, { queue: options.queue });
       if (!timeline) throw taskNotFoundError(taskID, options);
-      console.log(options.json ? JSON.stringify(timeline, null, 2) : renderTimeline(timeline));
+      const children = await describeChildren(absurd.database, timeline.task.queueName, taskID);
+      console.log(options.json ? JSON.stringify({ ...timeline, children }, null, 2) : renderTimeline(timeline, children));
     });
   });
 }
 
-export function renderTimeline(timeline: TaskTimeline): string {
+/** A sub-agent child as `show` prints it: where it sits in the tree, and its state now. */
+export interface ChildLine extends ChildTask {
+  readonly taskName: string | null;
+  readonly state: string | null;
+}
+
+async function describeChildren(database: Queryable, queueName: string, taskID: string): Promise<ChildLine[]> {
+  const children = await listChildTasks(database, queueName, taskID);
+  return Promise.all(
+    children.map(async (child) => {
+      const located = await locateTask(database, child.taskID, { queue: child.queueName });
+      return { ...child, taskName: located?.taskName ?? null, state: located?.state ?? null };
+    }),
+  );
+}
+
+export function renderTimeline(timeline: TaskTimeline, children: readonly ChildLine[] = []): string {
   const { task } = timeline;
   const lines: string[] = [];
   lines.push(`Task ${task.taskID}  "${task.taskName}"  queue "${task.queueName}"`);
@@ -53,6 +72,13 @@ export function renderTimeline(timeline: TaskTimeline): string {
       const decision = approval.decidedAt === null ? 'waiting' : `${verdict} at ${formatTime(approval.decidedAt)}`;
       const reason = approval.reason ? `: ${approval.reason}` : '';
       lines.push(`  ${approval.toolName} ${approval.toolCallId}  ${decision}${reason}  input ${formatJson(approval.input, 80)}`);
+    }
+  }
+  if (children.length > 0) {
+    lines.push('', 'Sub-agents (child tasks; indented under the child that spawned them)');
+    for (const child of children) {
+      const what = `${child.taskName ?? '?'}  ${child.state ?? 'removed'}  queue "${child.queueName}"`;
+      lines.push(`${'  '.repeat(child.depth)}${child.taskID}  ${what}  from ${child.toolCallStep}`);
     }
   }
   const models = timeline.entries.filter((entry) => entry.checkpoint.type === 'model-call');
