@@ -40,10 +40,16 @@ export class AbsurdChatTransport<UI_MESSAGE extends UIMessage = UIMessage> imple
     return this.chunks(options.chatId, response);
   }
 
-  async reconnectToStream(options: { chatId: string } & ChatRequestOptions): Promise<ReadableStream<UIMessageChunk> | null> {
+  async reconnectToStream(
+    options: { chatId: string; abortSignal?: AbortSignal } & ChatRequestOptions,
+  ): Promise<ReadableStream<UIMessageChunk> | null> {
     const startIndex = this.receivedChunks(options.chatId);
     const url = `${this.api}/${encodeURIComponent(options.chatId)}/stream?startIndex=${startIndex}`;
-    const response = await this.request(url, { method: 'GET', headers: { ...this.options.headers, ...toRecord(options.headers) } });
+    const response = await this.request(url, {
+      method: 'GET',
+      headers: { ...this.options.headers, ...toRecord(options.headers) },
+      ...(options.abortSignal ? { signal: options.abortSignal } : {}),
+    });
     if (response.status === 204) return null;
     return this.chunks(options.chatId, response);
   }

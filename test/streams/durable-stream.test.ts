@@ -171,10 +171,12 @@ describe('AbsurdChatTransport', () => {
       const { taskID } = await absurd.spawn('talk', {});
       await absurd.workBatch();
       const requests: string[] = [];
+      const signals: Array<AbortSignal | undefined> = [];
       const transport = new AbsurdChatTransport({
         api: '/api/chat',
-        fetch: (async (url: string) => {
+        fetch: (async (url: string, init?: RequestInit) => {
           requests.push(url);
+          signals.push(init?.signal ?? undefined);
           const startIndex = Number(new URL(url, 'http://x').searchParams.get('startIndex') ?? 0);
           // The first request stops after three chunks, as a dropped connection would.
           const response = await absurd.streamResponse(taskID, { startIndex });
@@ -186,6 +188,10 @@ describe('AbsurdChatTransport', () => {
       const rest = await collect((await transport.reconnectToStream({ chatId: 'c1' }))!);
       assert.deepEqual(rest, message.slice(3));
       assert.deepEqual(requests, ['/api/chat', '/api/chat/c1/stream?startIndex=3']);
+      // useChat's abort of a resume reaches the request.
+      const abort = new AbortController();
+      await transport.reconnectToStream({ chatId: 'c1', abortSignal: abort.signal });
+      assert.equal(signals.at(-1), abort.signal);
     } finally {
       await absurd.close();
       await database.close();
