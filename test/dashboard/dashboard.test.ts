@@ -3,7 +3,10 @@
 // pending call is approved from the page and its task finishes, a running task is cancelled, and nothing
 // the model wrote runs as HTML. Requests from another origin, or without the token, change nothing.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { tool } from 'ai';
 import { z } from 'zod';
@@ -13,6 +16,12 @@ import { openAgentHarness, scriptedModel, toolOutputsInPrompt, turnIndex, type A
 import { chromiumSkipReason, openChromium, type ChromiumSession } from '../support/chromium-browser.ts';
 
 const skip = chromiumSkipReason();
+const screenshots = mkdtempSync(join(tmpdir(), 'ai-sdk-absurd-dashboard-'));
+
+/** Where a screenshot goes: docs/images with UPDATE_DOCS_SCREENSHOT=1, else a scratch folder (npm test changes no file). */
+function screenshotPath(name: string): string {
+  return process.env.UPDATE_DOCS_SCREENSHOT === '1' ? new URL(`../../docs/images/${name}`, import.meta.url).pathname : join(screenshots, name);
+}
 const hostile = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=1</script>';
 
 describe('dashboard', { skip }, () => {
@@ -69,6 +78,7 @@ describe('dashboard', { skip }, () => {
     await browser?.close();
     await dashboard?.close();
     await harness?.close();
+    rmSync(screenshots, { recursive: true, force: true });
   });
 
   test('queues, runs and a replayed run\'s timeline show what the database holds', async () => {
@@ -89,7 +99,7 @@ describe('dashboard', { skip }, () => {
     assert.equal(await page.locator('tr.entry').count(), 3);
     assert.match(await page.locator('tr.entry-tool-call').innerText(), /input \{"q":"revenue"\}[\s\S]*output "revenue found"/);
     assert.equal(await page.locator('.replayed', { hasText: 'replayed on attempt 2' }).count(), 2);
-    await page.screenshot({ path: new URL('../../docs/images/dashboard-run.png', import.meta.url).pathname, fullPage: true });
+    await page.screenshot({ path: screenshotPath('dashboard-run.png'), fullPage: true });
     await page.close();
   });
 
@@ -115,10 +125,10 @@ describe('dashboard', { skip }, () => {
     await page.goto(`${dashboard.url}approvals`);
     const row = page.locator('tr', { hasText: taskIDs.waiting });
     assert.match(await row.innerText(), /refund[\s\S]*\{"amount":42\}/);
+    await page.screenshot({ path: screenshotPath('dashboard-approvals.png') });
     await row.getByRole('button', { name: 'Approve' }).click();
     await page.waitForURL(/done=approved/);
     assert.match(await page.locator('main').innerText(), /Nothing is waiting for approval/);
-    await page.screenshot({ path: new URL('../../docs/images/dashboard-approvals.png', import.meta.url).pathname });
     await harness.absurd.workBatch('dashboard-test', 60, 1);
     const result = await harness.absurd.fetchTaskResult(taskIDs.waiting);
     assert.equal(result?.state, 'completed');
