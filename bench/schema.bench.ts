@@ -178,7 +178,7 @@ async function measureClaim(databaseUrl: string, longPending: number, samples: n
   }
 }
 
-async function measureDrain(
+export async function measureDrain(
   databaseUrl: string,
   client: DrainResult['client'],
   options: { tasks: number; steps: number; concurrency: number },
@@ -243,13 +243,13 @@ function medianDrain(results: DrainResult[]): DrainResult {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-async function timed(operation: () => Promise<unknown>): Promise<number> {
+export async function timed(operation: () => Promise<unknown>): Promise<number> {
   const started = performance.now();
   await operation();
   return performance.now() - started;
 }
 
-function median(values: number[]): number {
+export function median(values: number[]): number {
   const sorted = [...values].sort((left, right) => left - right);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 0 ? ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2 : (sorted[middle] ?? 0);

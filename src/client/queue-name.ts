@@ -4,10 +4,12 @@ export const maxQueueNameBytes = 57;
 
 /**
  * Rejects queue names the schema would refuse, on the client, with a message that says how to fix them.
- * Names become parts of table names (`t_<queue>`), so they are limited to 57 bytes in UTF-8.
+ * Names become parts of table names (`t_<queue>`), so they are limited to 57 bytes in UTF-8. As in the
+ * protocol, anything else is a name, blanks and tabs included; only NUL (which Postgres text cannot hold)
+ * and lone surrogates (which Postgres would store as another character) are refused besides.
  */
 export function validateQueueName(queueName: unknown): string {
-  if (typeof queueName !== 'string' || queueName.trim() === '') {
+  if (typeof queueName !== 'string' || queueName === '') {
     throw new ConfigurationError({
       setting: 'queueName',
       message: `Invalid queue name ${JSON.stringify(queueName)}: a queue name must be a non-empty string, e.g. 'agents'.`,
@@ -22,11 +24,10 @@ export function validateQueueName(queueName: unknown): string {
         '(queue names become parts of Postgres table names). Choose a shorter name.',
     });
   }
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(queueName)) {
+  if (queueName.includes('\u0000')) {
     throw new ConfigurationError({
       setting: 'queueName',
-      message: `Invalid queue name ${JSON.stringify(queueName)}: control characters (such as NUL or newlines) are not allowed.`,
+      message: `Invalid queue name ${JSON.stringify(queueName)}: it contains a NUL character, which Postgres text cannot hold. Remove it.`,
     });
   }
   if (!queueName.isWellFormed()) {

@@ -2,9 +2,10 @@ import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { isDatabase, isPGlite, type Database, type Queryable } from '../db/database.ts';
 import { SchemaVersionError } from '../errors/schema-version-error.ts';
+import type { PostgresClient, PostgresPool } from '../db/postgres-pool.ts';
 import { librarySchemaVersion, loadMigrations, type Migration } from './migrations.ts';
 
-export type MigrationTarget = pg.Pool | pg.Client | PGlite | Database;
+export type MigrationTarget = PostgresPool | PostgresClient | PGlite | Database;
 
 export interface MigrateResult {
   /** Versions applied by this call (empty when the database was already current). */

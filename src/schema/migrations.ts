@@ -22,15 +22,23 @@ export function loadMigrations(): readonly Migration[] {
   cached = files.map((file, index) => {
     const version = Number.parseInt(file.slice(0, 4), 10);
     if (version !== index + 1) throw new Error(`Migration ${file} is out of sequence: expected number ${index + 1}.`);
-    const sql = readFileSync(new URL(file, migrationsDirectory), 'utf8');
-    return {
-      version,
-      name: file.slice(5, -4),
-      sql,
-      checksum: createHash('sha256').update(sql).digest('hex').slice(0, 16),
-    };
+    const sql = normalizeLineEndings(readFileSync(new URL(file, migrationsDirectory), 'utf8'));
+    return { version, name: file.slice(5, -4), sql, checksum: migrationChecksum(sql) };
   });
   return cached;
+}
+
+/** CRLF and lone CR line endings as LF, so a checkout with Windows line endings holds the same migrations. */
+export function normalizeLineEndings(sql: string): string {
+  return sql.replace(/\r\n?/g, '\n');
+}
+
+/**
+ * The checksum recorded for a migration: the first 16 hex digits of the SHA-256 of its text with LF
+ * line endings, so a file checked out with CRLF line endings is not mistaken for an edited one.
+ */
+export function migrationChecksum(sql: string): string {
+  return createHash('sha256').update(normalizeLineEndings(sql)).digest('hex').slice(0, 16);
 }
 
 /** The schema version this library expects: the number of its newest migration. */

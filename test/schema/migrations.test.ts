@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { after, describe, test } from 'node:test';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
@@ -6,8 +7,10 @@ import { Absurd } from '../../src/client/absurd.ts';
 import { SchemaVersionError } from '../../src/errors/schema-version-error.ts';
 import { databaseSchemaVersion, migrate, printSql } from '../../src/schema/migrate.ts';
 import { librarySchemaVersion, loadMigrations } from '../../src/schema/migrations.ts';
+import { freshSchemaSql, renderSchemaSql, schemaFile } from '../../scripts/generate-schema.ts';
 import { schemaSnapshot } from '../support/schema-snapshot.ts';
 import { createTestDatabase, usingPostgres } from '../support/test-database.ts';
+import { execScript, installThrough } from './install-through.ts';
 
 describe('migrations', () => {
   const cleanups: Array<() => Promise<void>> = [];
@@ -29,7 +32,12 @@ describe('migrations', () => {
     cleanups.push(() => fresh.close());
     await execScript(fresh, printSql());
     assert.deepEqual(await schemaSnapshot(fresh), await schemaSnapshot(chained));
+    assert.equal(await renderSchemaSql(fresh), await renderSchemaSql(chained));
     assert.equal(await databaseSchemaVersion(fresh), librarySchemaVersion());
+  });
+
+  test('the committed sql/schema.sql is the schema of a fresh install (regenerate: node scripts/generate-schema.ts)', async () => {
+    assert.equal(await readFile(schemaFile, 'utf8'), await freshSchemaSql());
   });
 
   test('a queue created before migration 3 gains its replay function and compression, and keeps its work', async () => {
@@ -44,7 +52,7 @@ describe('migrations', () => {
     } finally {
       if (target instanceof pg.Pool) await target.end();
     }
-    const absurd = new Absurd({ db: database.db, queueName: 'legacy', log: { ...console, warn() {}, error() {} } });
+    const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.db, queueName: 'legacy', log: { ...console, warn() {}, error() {} } });
     try {
       absurd.registerTask({ name: 'kept' }, async (params: { n: number }, ctx) => ctx.step('double', async () => params.n * 2));
       await absurd.workBatch('worker', 60, 1);
@@ -132,7 +140,7 @@ describe('migrations', () => {
       if (target instanceof pg.Pool) await target.end();
     }
     if (database.kind === 'postgres') {
-      const absurd = new Absurd({ db: database.url, queueName: 'q' });
+      const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.url, queueName: 'q' });
       await assert.rejects(absurd.ready(), (error: unknown) => SchemaVersionError.isInstance(error));
       await absurd.close();
     }
@@ -144,7 +152,7 @@ describe('migrations', () => {
   test('a Postgres database without the schema gets an error that says how to install it', { skip: !usingPostgres && 'needs Postgres (set TEST_DATABASE_URL)' }, async () => {
     const database = await createTestDatabase({ migrated: false });
     cleanups.push(() => database.close());
-    const absurd = new Absurd({ db: database.url, queueName: 'q' });
+    const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.url, queueName: 'q' });
     try {
       await assert.rejects(absurd.createQueue(), (error: unknown) => {
         assert.ok(SchemaVersionError.isInstance(error));
@@ -154,7 +162,7 @@ describe('migrations', () => {
     } finally {
       await absurd.close();
     }
-    const migrating = new Absurd({ db: database.url, queueName: 'q', migrate: true });
+    const migrating = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.url, queueName: 'q', migrate: true });
     try {
       await migrating.createQueue();
       assert.deepEqual(await migrating.listQueues(), ['q']);
@@ -163,28 +171,3 @@ describe('migrations', () => {
     }
   });
 });
-
-/** Installs migrations 1..count by hand, as an older library would have left the database. */
-async function installThrough(database: { kind: string; db: unknown; url: string }, count: number): Promise<void> {
-  const migrations = loadMigrations().slice(0, count);
-  const bookkeeping = `create schema if not exists ai_sdk_absurd;
-    create table ai_sdk_absurd.schema_migrations (version integer primary key, name text not null, checksum text not null,
-      applied_at timestamptz not null default now());`;
-  const recorded = migrations.map((migration) => `insert into ai_sdk_absurd.schema_migrations (version, name, checksum)
-    values (${migration.version}, '${migration.name}', '${migration.checksum}');`);
-  await execScript(database, [bookkeeping, ...migrations.map((migration) => migration.sql), ...recorded].join('\n'));
-}
-
-async function execScript(database: { kind: string; db: unknown; url: string }, sql: string): Promise<void> {
-  if (database.kind === 'pglite') {
-    await (database.db as PGlite).exec(sql);
-    return;
-  }
-  const client = new pg.Client({ connectionString: database.url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
