@@ -1,18 +1,12 @@
 // The maintenance functions absurdctl and pg_cron jobs call, on unpartitioned queues: the UUIDv7 and
-// week helpers, partition provisioning and detach (nothing to do), and the pg_cron job helpers, both
-// without pg_cron and against a cron schema of pg_cron's shape (cron.job, cron.schedule, cron.unschedule).
+// week helpers, partition provisioning and detach (nothing to do for such queues), and the pg_cron job
+// helpers, both without pg_cron and against a cron schema of pg_cron's shape (cron.job, cron.schedule,
+// cron.unschedule). Their work on partitioned queues is covered in test/partitions/.
 import assert from 'node:assert/strict';
 import { beforeEach, describe, test } from 'node:test';
 import { rejectsWith, useProtocolDatabase } from '../support/protocol-helpers.ts';
-
-const mockCron = [
-  'create schema cron',
-  'create table cron.job (jobid bigint generated always as identity primary key, jobname text, schedule text, command text)',
-  `create function cron.schedule(text, text, text) returns bigint language sql as
-    $$ insert into cron.job (jobname, schedule, command) values ($1, $2, $3) returning jobid $$`,
-  `create function cron.unschedule(bigint) returns boolean language sql as
-    $$ with d as (delete from cron.job where jobid = $1 returning 1) select exists (select 1 from d) $$`,
-];
+import { uniqueQueueName } from '../support/test-database.ts';
+import { mockCronStatements } from '../partitions/partition-helpers.ts';
 
 describe('protocol: maintenance functions on unpartitioned queues', () => {
   const db = useProtocolDatabase({ fakeNow: null });
@@ -21,10 +15,16 @@ describe('protocol: maintenance functions on unpartitioned queues', () => {
   });
 
   const installMockCron = async () => {
-    for (const statement of mockCron) await db.query(statement);
+    for (const statement of mockCronStatements) await db.query(statement);
   };
   const value = async (sql: string, params: unknown[] = []) => Object.values((await db.query(sql, params)).rows[0] ?? {})[0] as any;
   const scope = (queue: string) => value('select substr(md5($1), 1, 12)', [queue]);
+  /** An unpartitioned queue whatever TEST_STORAGE_MODE says: these tests are about that mode. */
+  const createUnpartitionedQueue = async () => {
+    const queue = uniqueQueueName();
+    await db.query('select absurd.create_queue($1)', [queue]);
+    return queue;
+  };
 
   test('P22: portable_uuidv7() takes no arguments and embeds the faked clock to the millisecond', async () => {
     await db.setFakeNow('2024-04-01T10:20:30.123Z');
@@ -98,7 +98,7 @@ describe('protocol: maintenance functions on unpartitioned queues', () => {
   });
 
   test('P50: list_detach_candidates gives no rows for unpartitioned queues, whatever the detach policy', async () => {
-    const queue = await db.createQueue();
+    const queue = await createUnpartitionedQueue();
     assert.deepEqual((await db.query('select * from absurd.list_detach_candidates($1)', [queue])).rows, []);
     await db.query(`select absurd.set_queue_policy($1, '{"detach_mode":"empty","detach_min_age":"0 days"}')`, [queue]);
     await db.setFakeNow(new Date(Date.now() + 120 * 86400_000));
@@ -204,7 +204,7 @@ describe('protocol: maintenance functions on unpartitioned queues', () => {
 
   test('P61: schedule_detach_jobs schedules nothing for unpartitioned queues and checks the queue', async () => {
     await installMockCron();
-    const queue = await db.createQueue();
+    const queue = await createUnpartitionedQueue();
     await db.query(`select absurd.set_queue_policy($1, '{"detach_mode":"empty","detach_min_age":"0 days"}')`, [queue]);
     await db.setFakeNow(new Date(Date.now() + 90 * 86400_000));
     assert.deepEqual((await db.query('select * from absurd.schedule_detach_jobs($1)', [queue])).rows, []);

@@ -17,7 +17,7 @@ after(async () => {
 
 test('concurrent createQueue/dropQueue of one queue while a worker polls it', async () => {
   const queue = uniqueQueueName('race');
-  const clients = Array.from({ length: 4 }, () => new Absurd({ db: usingPostgres ? database.url : database.db, queueName: queue, log: silentLog }));
+  const clients = Array.from({ length: 4 }, () => new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: usingPostgres ? database.url : database.db, queueName: queue, log: silentLog }));
   const unexpected: string[] = [];
   const expectedPollFailure = (error: unknown) => /Queue ".*" does not exist/.test(String((error as Error).message));
   try {

@@ -53,7 +53,9 @@ export async function openProtocolDatabase(): Promise<ProtocolDatabase> {
     query,
     async createQueue(prefix = 'q') {
       const name = uniqueQueueName(prefix);
-      await query('select absurd.create_queue($1)', [name]);
+      // TEST_STORAGE_MODE=partitioned runs the whole conformance suite on partitioned queues.
+      if (process.env.TEST_STORAGE_MODE === 'partitioned') await query(`select absurd.create_queue($1, 'partitioned')`, [name]);
+      else await query('select absurd.create_queue($1)', [name]);
       return name;
     },
     async setFakeNow(time) {
