@@ -2,7 +2,9 @@
 // Postgres: statements and stored bytes per 1,000 chunks of a fast stream from an instant model; the time of
 // the same task with and without publishing (both read `toUIMessageStream()` as a plain consumer would);
 // and the latency from the model's first text delta in the worker to a reader of the stream (on Postgres a
-// reader on its own connections, woken by NOTIFY; on PGlite a reader in the same process).
+// reader on its own connections, woken by NOTIFY; on PGlite a reader in the same process); and 100 concurrent
+// readers of one task in one process: the LISTEN connections they hold (counted in pg_stat_activity) and the
+// latency from the model's first text delta to each of them.
 //
 //   node bench/stream.bench.ts [--quick]
 import { pathToFileURL } from 'node:url';
@@ -25,6 +27,9 @@ export interface StreamBenchmarkOptions {
   rounds?: number;
   warmupRounds?: number;
   latencySamples?: number;
+  /** Readers of one task in one process (default 100), and how many tasks they read in turn (default 5). */
+  concurrentReaders?: number;
+  concurrentReaderTasks?: number;
   print?: boolean;
 }
 
@@ -43,6 +48,13 @@ export interface StreamBenchmarkRow {
   firstChunkLatencyP50Ms: number;
   firstChunkLatencyP99Ms: number;
   latencySamples: number;
+  concurrentReaders: number;
+  /** LISTEN connections held while the concurrent readers read (Postgres; PGlite notifies in process). */
+  concurrentReaderListenConnections: number | null;
+  concurrentReaderLatencyP50Ms: number;
+  concurrentReaderLatencyP99Ms: number;
+  /** First text deltas timed: readers × tasks. */
+  concurrentReaderSamples: number;
 }
 
 export interface StreamBenchmarkResult {
@@ -152,6 +164,50 @@ class StreamRunner {
     return receivedAt - this.firstDeltaAt;
   }
 
+  /**
+   * Opens `count` readers of one new published task in the reader's process, then runs the task; resolves
+   * with the latency from the model's first text delta to each reader, and the LISTEN connections open
+   * meanwhile (counted in pg_stat_activity on Postgres).
+   */
+  async concurrentReaders(reader: Absurd, count: number, postgres: boolean): Promise<{ latencies: number[]; listenConnections: number | null }> {
+    const { taskID } = await this.absurd.spawn('stream-bench', { publish: true, short: true });
+    const iterators = Array.from({ length: count }, () =>
+      (reader.readStream(taskID, { pollIntervalMs: 1_000 }) as unknown as AsyncIterable<UIMessageChunk>)[Symbol.asyncIterator](),
+    );
+    const received = iterators.map(async (iterator) => {
+      for (;;) {
+        const { done, value } = await iterator.next();
+        if (done) throw new Error(`the stream of ${taskID} ended without a text delta`);
+        if (value.type === 'text-delta') return performance.now();
+      }
+    });
+    try {
+      // Every reader is subscribed (and the shared LISTEN connection open) before the task runs.
+      if (postgres) await this.listenConnections(1);
+      await this.absurd.workBatch('stream-bench', 60, 1);
+      const times = await Promise.all(received);
+      // Counted once every reader received its chunk, while all of them still read.
+      const listenConnections = postgres ? await this.listenConnections(0) : null;
+      return { latencies: times.map((at) => at - this.firstDeltaAt), listenConnections };
+    } finally {
+      await Promise.all(iterators.map((iterator) => iterator.return?.()));
+    }
+  }
+
+  /** The connections of this database whose last statement was the LISTEN of the stream channel, once at least `atLeast`. */
+  private async listenConnections(atLeast: number): Promise<number> {
+    const deadline = performance.now() + 5_000;
+    for (;;) {
+      const { rows } = await this.absurd.database.query<{ listening: number }>(
+        `select count(*)::int as listening from pg_stat_activity
+         where datname = current_database() and query = 'listen "absurd_stream"'`,
+      );
+      const listening = rows[0]!.listening;
+      if (listening >= atLeast || performance.now() > deadline) return listening;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
   async stored(taskID: string): Promise<{ chunks: number; bytes: number }> {
     const { rows } = await this.absurd.database.query<{ chunks: number; bytes: number }>(
       'select count(*)::int as chunks, coalesce(sum(pg_column_size(s.*)), 0)::int as bytes from ai_sdk_absurd.stream_chunks s where s.task_id = $1',
@@ -166,6 +222,8 @@ export async function runStreamBenchmarks(options: StreamBenchmarkOptions = {}):
   const rounds = options.rounds ?? 15;
   const warmupRounds = options.warmupRounds ?? 3;
   const latencySamples = options.latencySamples ?? 100;
+  const concurrentReaders = options.concurrentReaders ?? 100;
+  const concurrentReaderTasks = options.concurrentReaderTasks ?? 5;
   const backends = options.backends ?? ['pglite', 'postgres'];
   let scratch: ScratchDatabase | undefined;
   const opened: Database[] = [];
@@ -210,6 +268,13 @@ export async function runStreamBenchmarks(options: StreamBenchmarkOptions = {}):
       }
       const latencies: number[] = [];
       for (let sample = 0; sample < latencySamples; sample++) latencies.push(await runner.latency(reader));
+      const sharedLatencies: number[] = [];
+      let listenConnections: number | null = null;
+      for (let task = 0; task < concurrentReaderTasks; task++) {
+        const shared = await runner.concurrentReaders(reader, concurrentReaders, backend === 'postgres');
+        sharedLatencies.push(...shared.latencies);
+        listenConnections = shared.listenConnections === null ? null : Math.max(listenConnections ?? 0, shared.listenConnections);
+      }
       rows.push({
         backend,
         chunks: cost.chunks,
@@ -222,6 +287,11 @@ export async function runStreamBenchmarks(options: StreamBenchmarkOptions = {}):
         firstChunkLatencyP50Ms: round(median(latencies)),
         firstChunkLatencyP99Ms: round(percentile(latencies, 0.99)),
         latencySamples,
+        concurrentReaders,
+        concurrentReaderListenConnections: listenConnections,
+        concurrentReaderLatencyP50Ms: round(median(sharedLatencies)),
+        concurrentReaderLatencyP99Ms: round(percentile(sharedLatencies, 0.99)),
+        concurrentReaderSamples: sharedLatencies.length,
       });
       await reader.close();
     }
@@ -251,10 +321,21 @@ function printStreamBenchmarks(result: StreamBenchmarkResult): void {
       'first chunk p99 ms': row.firstChunkLatencyP99Ms,
     })),
   );
+  console.log('Concurrent readers of one task in one process');
+  console.table(
+    result.rows.map((row) => ({
+      backend: row.backend,
+      readers: row.concurrentReaders,
+      'LISTEN connections': row.concurrentReaderListenConnections ?? 'in process',
+      'first chunk p50 ms': row.concurrentReaderLatencyP50Ms,
+      'first chunk p99 ms': row.concurrentReaderLatencyP99Ms,
+      samples: row.concurrentReaderSamples,
+    })),
+  );
   console.log(JSON.stringify(result));
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const quick = process.argv.includes('--quick');
-  await runStreamBenchmarks(quick ? { rounds: 6, warmupRounds: 2, latencySamples: 40 } : {});
+  await runStreamBenchmarks(quick ? { rounds: 6, warmupRounds: 2, latencySamples: 40, concurrentReaderTasks: 2 } : {});
 }

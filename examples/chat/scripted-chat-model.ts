@@ -36,10 +36,32 @@ export function scriptedChatReply(conversation: ModelConversation): ScriptedRepl
   return { text: revenueAnswer(quarter, revenue) };
 }
 
-/** Starts the scripted model on 127.0.0.1; `eventDelayMs` paces the streamed events. */
-export function startScriptedChatModel(options: { eventDelayMs?: number; textChunkLength?: number } = {}): Promise<OpenAICompatibleServer> {
+/** What a written answer becomes when the same conversation is asked again, as a real model's may differ. */
+export function revisedAnswer(answer: string): string {
+  return `Revised: ${answer}`;
+}
+
+/** The scripted replies, with every written answer after the first for one conversation revised. */
+function revisingRepeatedAnswers(): (conversation: ModelConversation) => ScriptedReply {
+  const asked = new Set<string>();
+  return (conversation) => {
+    const reply = scriptedChatReply(conversation);
+    if (reply.text === undefined) return reply;
+    const repeated = asked.has(conversation.messagesKey);
+    asked.add(conversation.messagesKey);
+    return repeated ? { ...reply, text: revisedAnswer(reply.text) } : reply;
+  };
+}
+
+/**
+ * Starts the scripted model on 127.0.0.1; `eventDelayMs` paces the streamed events. With
+ * `reviseRepeatedAnswers`, an answer asked again (a worker died while it streamed) comes back revised.
+ */
+export function startScriptedChatModel(
+  options: { eventDelayMs?: number; textChunkLength?: number; reviseRepeatedAnswers?: boolean } = {},
+): Promise<OpenAICompatibleServer> {
   return startOpenAICompatibleServer({
-    script: scriptedChatReply,
+    script: options.reviseRepeatedAnswers ? revisingRepeatedAnswers() : scriptedChatReply,
     eventDelayMs: options.eventDelayMs ?? 40,
     textChunkLength: options.textChunkLength ?? 4,
     host: '127.0.0.1',

@@ -16,10 +16,19 @@ export class AbsurdChatTransport<UI_MESSAGE extends UIMessage = UIMessage> imple
   private readonly api: string;
   private readonly options: AbsurdChatTransportOptions;
   private readonly received = new Map<string, number>();
+  private lastReconnectStart: number | undefined;
 
   constructor(options: AbsurdChatTransportOptions = {}) {
     this.api = options.api ?? '/api/chat';
     this.options = options;
+  }
+
+  /**
+   * Whether the latest reconnect replays the stream from its beginning (nothing of it was received yet, as
+   * after a page reload): `useChat` then starts the message afresh at its `start` chunk instead of adding to it.
+   */
+  get resumeStreamIsReplay(): boolean {
+    return this.lastReconnectStart === 0;
   }
 
   /** How many chunks of the chat's current stream were received (the `startIndex` of a reconnect). */
@@ -44,6 +53,7 @@ export class AbsurdChatTransport<UI_MESSAGE extends UIMessage = UIMessage> imple
     options: { chatId: string; abortSignal?: AbortSignal } & ChatRequestOptions,
   ): Promise<ReadableStream<UIMessageChunk> | null> {
     const startIndex = this.receivedChunks(options.chatId);
+    this.lastReconnectStart = startIndex;
     const url = `${this.api}/${encodeURIComponent(options.chatId)}/stream?startIndex=${startIndex}`;
     const response = await this.request(url, {
       method: 'GET',

@@ -69,14 +69,16 @@ export function publishAgentStream<RESULT extends StreamTextResult<any, any, any
 }
 
 /**
- * Hands out branches that each read `stream` from its first chunk and close once `published` settled. A
- * branch cancelled by its reader lets go at once (a tee branch alone would wait for the others).
+ * Hands out `stream` once, closing once `published` settled, then `undefined` (a later caller converts
+ * afresh, as the AI SDK does for each call). A stream cancelled by its reader lets go at once (a tee
+ * branch alone would wait for the others).
  */
-function sharedBranches<T>(stream: ReadableStream<T>, published: Promise<void>): () => ReadableStream<T> {
-  let spare = stream;
+function sharedBranches<T>(stream: ReadableStream<T>, published: Promise<void>): () => ReadableStream<T> | undefined {
+  let spare: ReadableStream<T> | undefined = stream;
   return () => {
-    const [branch, rest] = spare.tee();
-    spare = rest;
+    const branch = spare;
+    if (!branch) return undefined;
+    spare = undefined;
     const reader = branch.getReader();
     return new ReadableStream<T>({
       async pull(controller) {

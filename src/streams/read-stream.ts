@@ -3,7 +3,7 @@ import type { Database } from '../db/database.ts';
 import { queueTable } from '../db/queue-table.ts';
 import { ConfigurationError } from '../errors/configuration-error.ts';
 import { WakeSignal } from '../client/wake-signal.ts';
-import { subscribeToStream } from './stream-wake-hub.ts';
+import { streamNotificationGeneration, subscribeToStream } from './stream-wake-hub.ts';
 
 export interface ReadStreamOptions {
   /** First chunk to deliver (default 0). Negative counts from the end, moved back to the start of that part. */
@@ -61,14 +61,7 @@ export function readIndexedStream(database: Database, queue: string, taskID: str
     async pull(controller) {
       while (!done) {
         wake.clear();
-        // The task's state is read before its chunks: chunks written before it became terminal are then seen.
-        const state = await taskState(database, queue, taskID);
-        const rows = await database.query<{ chunk_index: number; chunk: UIMessageChunk }>(
-          `select s.chunk_index, s.chunk from ai_sdk_absurd.stream_chunks s
-           where s.queue_name = $1 and s.task_id = $2 and s.chunk_index >= $3
-           order by s.chunk_index limit 500`,
-          [queue, taskID, next],
-        );
+        const { state, rows } = await sharedRead(database, queue, taskID, next!);
         if (rows.rows.length > 0) {
           for (const row of rows.rows) controller.enqueue({ index: row.chunk_index, chunk: parseChunk(row.chunk) });
           next = rows.rows.at(-1)!.chunk_index + 1;
@@ -98,6 +91,52 @@ export function readIndexedStream(database: Database, queue: string, taskID: str
       finish();
     },
   });
+}
+
+interface ChunkRead {
+  state: { state: string; reason: string } | undefined;
+  rows: { rows: Array<{ chunk_index: number; chunk: UIMessageChunk }> };
+}
+
+/** Reads in flight per database, by queue, task and first index, with the notification generation they began at. */
+const readsInFlight = new WeakMap<Database, Map<string, { generation: number; read: Promise<ChunkRead> }>>();
+
+/**
+ * The task's state, then its chunks from `from`. Readers of one task in one process that look at the same
+ * index share one read, if no notification came since it began (it then saw every chunk they were woken for).
+ */
+function sharedRead(database: Database, queue: string, taskID: string, from: number): Promise<ChunkRead> {
+  const generation = streamNotificationGeneration(database);
+  let reads = readsInFlight.get(database);
+  if (!reads) readsInFlight.set(database, (reads = new Map()));
+  const key = `${queue}\u0000${taskID}\u0000${from}`;
+  const current = reads.get(key);
+  // Each reader gets chunks of its own: a consumer may change what it was given (useChat keeps data parts).
+  if (current && generation !== undefined && current.generation === generation) return current.read.then(copyRead);
+  const read = (async (): Promise<ChunkRead> => {
+    // The task's state is read before its chunks: chunks written before it became terminal are then seen.
+    const state = await taskState(database, queue, taskID);
+    const rows = await database.query<{ chunk_index: number; chunk: UIMessageChunk }>(
+      `select s.chunk_index, s.chunk from ai_sdk_absurd.stream_chunks s
+       where s.queue_name = $1 and s.task_id = $2 and s.chunk_index >= $3
+       order by s.chunk_index limit 500`,
+      [queue, taskID, from],
+    );
+    return { state, rows };
+  })();
+  if (generation !== undefined) {
+    const entry = { generation, read };
+    reads.set(key, entry);
+    const forget = () => {
+      if (reads.get(key) === entry) reads.delete(key);
+    };
+    read.then(forget, forget);
+  }
+  return read;
+}
+
+function copyRead(read: ChunkRead): ChunkRead {
+  return { state: read.state, rows: { rows: read.rows.rows.map((row) => ({ chunk_index: row.chunk_index, chunk: structuredClone(row.chunk) })) } };
 }
 
 function parseChunk(value: unknown): UIMessageChunk {

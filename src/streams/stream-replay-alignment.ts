@@ -16,17 +16,26 @@ export interface AlignedWrite {
   readonly write: UIMessageChunk[];
   /** Stored chunks to void (with a marker) before `write`. */
   readonly supersede?: SupersededRange;
+  /**
+   * The superseded chunks follow the stored `start-step` of their step, which stays: a `reset-step` chunk
+   * after the marker clears that step's parts for readers that assembled them, and `write` continues the step.
+   */
+  readonly resetStep?: boolean;
 }
 
 // Chunks whose fields may differ between attempts without changing the message (ids, metadata, time).
 const framingTypes = new Set(['start', 'finish', 'start-step', 'finish-step', 'message-metadata']);
 // Parts whose ids the AI SDK may invent per run: matched by position, and mapped to the stored id.
 const partIdTypes = /^(text|reasoning)-(start|delta|end)$/;
+// Results of the tool calls of one step: tools run concurrently, so their order may differ between attempts.
+const toolResultTypes = new Set(['tool-output-available', 'tool-output-error']);
 
 /**
- * Walks the stored agent chunks (no `data-*` parts, no `start`) alongside the produced ones. While they
- * match, nothing is written. At the first difference, the stored chunks from the start of the step that
- * differs to the end are superseded, and the produced chunks of that step are written again. Once the
+ * Walks the stored agent chunks (no `data-*` parts, no `start`, no `reset-step`) alongside the produced ones.
+ * While they match, nothing is written; the tool results of one step match in any order. At the first
+ * difference inside a step, the stored chunks after that step's `start-step` to the end are superseded and
+ * the step is reset, and the produced chunks of the step after its `start-step` are written again (a
+ * difference outside a step supersedes from it). Once the
  * stored chunks are used up, produced chunks are written (with part ids mapped to the stored ones).
  */
 export class StreamReplayAlignment {
@@ -37,6 +46,8 @@ export class StreamReplayAlignment {
   private openStep: { position: number; skipped: UIMessageChunk[] } | undefined;
   /** Produced part id → stored part id, for parts still open. */
   private readonly partIds = new Map<string, string>();
+  /** Positions in `stored` ahead of the cursor already matched (a tool result that came earlier this time). */
+  private readonly matchedAhead = new Set<number>();
 
   constructor(stored: readonly StoredChunk[]) {
     this.stored = stored;
@@ -51,18 +62,45 @@ export class StreamReplayAlignment {
     if (!this.aligning) return { write: [this.mapPartId(chunk)] };
     const stored = this.stored[this.cursor]!;
     if (this.matches(stored.chunk, chunk)) {
-      this.cursor += 1;
-      if (chunk.type === 'start-step') this.openStep = { position: this.cursor - 1, skipped: [chunk] };
+      const position = this.cursor;
+      this.advance();
+      if (chunk.type === 'start-step') this.openStep = { position, skipped: [chunk] };
       else if (chunk.type === 'finish-step') this.openStep = undefined;
       else this.openStep?.skipped.push(chunk);
       return { write: [] };
     }
+    const ahead = this.toolResultAhead(chunk);
+    if (ahead !== undefined) {
+      this.matchedAhead.add(ahead);
+      this.openStep?.skipped.push(chunk);
+      return { write: [] };
+    }
     this.diverged = true;
     this.partIds.clear();
-    const from = this.stored[this.openStep?.position ?? this.cursor]!;
-    const write = [...(this.openStep?.skipped ?? []), chunk];
+    const toIndex = this.stored.at(-1)!.index + 1;
+    const open = this.openStep;
     this.openStep = undefined;
-    return { write, supersede: { fromIndex: from.index, toIndex: this.stored.at(-1)!.index + 1 } };
+    if (!open) return { write: [chunk], supersede: { fromIndex: stored.index, toIndex } };
+    // The step's stored `start-step` stays, so its reset clears only this step's parts.
+    const fromIndex = this.stored[open.position]!.index + 1;
+    return { write: [...open.skipped.slice(1), chunk], supersede: { fromIndex, toIndex }, resetStep: true };
+  }
+
+  /** Moves past the stored chunk at the cursor, and past those already matched ahead of it. */
+  private advance(): void {
+    this.cursor += 1;
+    while (this.matchedAhead.delete(this.cursor)) this.cursor += 1;
+  }
+
+  /** The position of a stored tool result equal to `chunk` further on in the same step, if any. */
+  private toolResultAhead(chunk: UIMessageChunk): number | undefined {
+    if (!toolResultTypes.has(chunk.type)) return undefined;
+    for (let position = this.cursor + 1; position < this.stored.length; position += 1) {
+      const stored = this.stored[position]!.chunk;
+      if (stored.type === 'finish-step' || stored.type === 'start-step') return undefined;
+      if (!this.matchedAhead.has(position) && stored.type === chunk.type && this.matches(stored, chunk)) return position;
+    }
+    return undefined;
   }
 
   private matches(stored: UIMessageChunk, produced: UIMessageChunk): boolean {

@@ -6,6 +6,8 @@ export const streamChannel = 'absurd_stream';
 interface Hub {
   subscribers: Map<string, Set<() => void>>;
   stop: Promise<() => Promise<void>>;
+  /** Notifications delivered so far, of any task. */
+  generation: number;
 }
 
 const hubs = new WeakMap<Database, Hub>();
@@ -17,14 +19,16 @@ const hubs = new WeakMap<Database, Hub>();
 export function subscribeToStream(database: Database, taskID: string, wake: () => void): () => void {
   let hub = hubs.get(database);
   if (!hub) {
-    const subscribers = new Map<string, Set<() => void>>();
-    const stop = database
+    const created: Hub = { subscribers: new Map(), stop: Promise.resolve(async () => {}), generation: 0 };
+    created.stop = database
       .listen(streamChannel, (payload) => {
+        created.generation += 1;
+        const { subscribers } = created;
         const targets = payload === '' ? [...subscribers.values()].flatMap((set) => [...set]) : [...(subscribers.get(payload) ?? [])];
         for (const target of targets) target();
       })
       .catch(() => async () => {});
-    hub = { subscribers, stop };
+    hub = created;
     hubs.set(database, hub);
   }
   const current = hub;
@@ -39,4 +43,12 @@ export function subscribeToStream(database: Database, taskID: string, wake: () =
       void current.stop.then((stop) => stop()).catch(() => {});
     }
   };
+}
+
+/**
+ * How many stream notifications this process received from `database` (while it has readers). A read
+ * started at one generation saw every chunk notified before it, so readers woken since may share it.
+ */
+export function streamNotificationGeneration(database: Database): number | undefined {
+  return hubs.get(database)?.generation;
 }

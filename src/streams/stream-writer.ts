@@ -11,6 +11,8 @@ const quietSpellMs = 5;
 // Chunks a reader must see at once: the end of a message, tool results, approval requests, errors.
 const urgentTypes = new Set(['finish', 'error', 'abort', 'tool-output-available', 'tool-output-error', 'tool-approval-request']);
 
+const resetStepJson = JSON.stringify({ type: 'reset-step' });
+
 /**
  * Appends one task's UI message chunks to its durable stream, batching them: a chunk that comes while no
  * commit is in flight and none ended in the last 5 ms is committed at once; while chunks keep coming, a
@@ -56,13 +58,15 @@ export class StreamWriter {
 
   /**
    * Voids the stored agent chunks of `range` (each becomes a copy of the marker, so indexes stay put) and
-   * queues the marker, in one statement with the next batch: a reader sees both or neither.
+   * queues the marker, then with `resetStep` a `reset-step` chunk that clears the voided chunks' step from a
+   * message assembled live, in one statement with the next batch: a reader sees all of it or none.
    */
-  supersede(range: SupersededRange): void {
+  supersede(range: SupersededRange, options: { resetStep: boolean } = { resetStep: false }): void {
     if (this.failure) throw this.failure;
     const marker = validateStreamChunk(supersededMarker(range));
     this.voiding = { range, marker };
     this.pending.push(marker);
+    if (options.resetStep) this.pending.push(resetStepJson);
     void this.flush().catch(() => {});
   }
 

@@ -17,7 +17,9 @@ export interface SupersededMarker {
 
 /**
  * The marker written after a step that a crashed attempt left unfinished, before the step is written again.
- * It is transient, so `useChat` and `readUIMessageStream` do not add it to the message.
+ * It is transient, so `useChat` and `readUIMessageStream` do not add it to the message. When the voided chunks
+ * follow their step's `start-step` (which stays), the marker is followed by a `reset-step` chunk, which clears
+ * that step's parts from a message assembled by a reader that received them.
  */
 export function supersededMarker(range: SupersededRange): SupersededMarker {
   return {
@@ -37,7 +39,8 @@ export function isSupersededMarker(chunk: unknown): chunk is SupersededMarker {
 
 /**
  * What a reader keeps of the chunks it received from `startIndex` (in order, one per stream index) once every
- * superseded marker is applied: the voided agent chunks and the markers themselves are dropped.
+ * superseded marker is applied: the voided agent chunks, the markers and the `reset-step` after each marker
+ * are dropped. (Assembling with `readUIMessageStream` or `useChat` needs none of this: the `reset-step` does it.)
  *
  * @example
  * const received: UIMessageChunk[] = [];
@@ -53,6 +56,7 @@ export function discardSupersededChunks(chunks: readonly UIMessageChunk[], start
       if (target && !target.type.startsWith('data-')) voided.add(index - startIndex);
     }
     voided.add(position);
+    if (chunks[position + 1]?.type === 'reset-step') voided.add(position + 1);
   });
   return chunks.filter((_chunk, position) => !voided.has(position));
 }

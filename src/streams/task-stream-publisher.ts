@@ -52,7 +52,7 @@ export class TaskStreamPublisher {
       return;
     }
     const aligned = state.alignment.accept(chunk);
-    if (aligned.supersede) this.writer.supersede(aligned.supersede);
+    if (aligned.supersede) this.writer.supersede(aligned.supersede, { resetStep: aligned.resetStep === true });
     for (const write of aligned.write) this.writer.write(write);
   }
 
@@ -62,11 +62,12 @@ export class TaskStreamPublisher {
   }
 }
 
-/** The agent chunks (no `data-*` parts) earlier attempts stored, in order. */
+/** The agent chunks (no `data-*` parts, no `reset-step` of a superseded step) earlier attempts stored, in order. */
 async function loadStoredAgentChunks(task: CurrentTask): Promise<StoredChunk[]> {
   const { rows } = await task.absurd.database.query<{ chunk_index: number; chunk: unknown }>(
     `select s.chunk_index, s.chunk from ai_sdk_absurd.stream_chunks s
      where s.queue_name = $1 and s.task_id = $2 and s.chunk->>'type' not like 'data-%'
+       and s.chunk->>'type' <> 'reset-step'
      order by s.chunk_index`,
     [task.queueName, task.taskID],
   );

@@ -1,7 +1,9 @@
 // examples/chat end to end: real web and worker processes, a real database (PGlite, or Postgres with
 // TEST_DATABASE_URL), the real OpenAI provider against the example's scripted model, and Debian's Chromium driven
 // by playwright-core. A turn's answer streams into the page; the worker is SIGKILLed mid-answer and a new one
-// finishes it; the page is reloaded mid-answer and resumes it. The answer is shown once, with its tool call.
+// finishes it with a different answer (as a real model's may be) while the page stays open, so the page must drop
+// the lost partial answer; the page is reloaded mid-answer and resumes it. Each answer is shown once, with its
+// tool call.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -11,7 +13,7 @@ import { join } from 'node:path';
 import { readUIMessageStream, type UIMessage } from 'ai';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { AbsurdChatTransport } from '../../src/chat/index.ts';
-import { revenueAnswer, startScriptedChatModel } from '../../examples/chat/scripted-chat-model.ts';
+import { revenueAnswer, revisedAnswer, startScriptedChatModel } from '../../examples/chat/scripted-chat-model.ts';
 import type { OpenAICompatibleServer } from '../support/openai-compatible-server.ts';
 import { createChildDatabase, type ChildDatabase } from '../docs/support/child-database.ts';
 import { repositoryRoot } from '../docs/support/markdown-code-blocks.ts';
@@ -22,6 +24,8 @@ const noChromium = !existsSync(chromiumPath) && `${chromiumPath} is missing: ins
 const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const answerQ1 = revenueAnswer('Q1', 1_200_000);
 const answerQ2 = revenueAnswer('Q2', 1_450_000);
+/** Turn 1's answer once its worker was killed mid-answer and the answer was asked again. */
+const revisedQ1 = revisedAnswer(answerQ1);
 const waitMs = 90_000;
 
 let model: OpenAICompatibleServer;
@@ -92,7 +96,7 @@ describe('examples/chat', () => {
   before(
     async () => {
       scratch = await mkdtemp(join(tmpdir(), 'ai-sdk-absurd-chat-'));
-      model = await startScriptedChatModel({ eventDelayMs: 40, textChunkLength: 4 });
+      model = await startScriptedChatModel({ eventDelayMs: 40, textChunkLength: 4, reviseRepeatedAnswers: true });
       database = await createChildDatabase();
       example = await startChatExample({ databaseUrl: database.url, modelBaseURL: model.baseURL, cwd: scratch, claimTimeoutSeconds: 5 });
     },
@@ -176,14 +180,19 @@ describe('examples/chat', () => {
         page.on('response', (response) => pageLog.push(`${response.status()} ${response.request().method()} ${response.url()}`));
         await page.goto(example.url);
 
-        // Turn 1: text arrives while the model still streams; the worker is killed mid-answer.
+        // Turn 1: text arrives while the model still streams; the worker is killed mid-answer and, without a
+        // reload, a new worker asks the model again and gets a revised answer: the page drops the lost partial
+        // text (the stream's superseded marker and reset-step) and shows the revised answer alone.
         await send(page, 'How was revenue in Q1?');
         await waitForAssistantText(page, 0, 'some');
         const partial = await assistantText(page, 0);
         assert.ok(answerQ1.startsWith(partial) && partial.length < answerQ1.length, `not mid-answer: ${JSON.stringify(partial)}`);
         await example.killWorker();
         await example.startWorker();
-        await waitForAssistantText(page, 0, { equals: answerQ1 });
+        await waitForAssistantText(page, 0, { equals: revisedQ1 });
+        await page.waitForFunction(() => document.querySelector('[data-testid="status"]')?.getAttribute('data-status') === 'ready', null, { timeout: waitMs });
+        assert.equal(await assistantText(page, 0), revisedQ1);
+        assert.equal(await page.locator('[data-testid="tool-call"]').count(), 1, 'turn 1 shows its one tool call');
 
         // Turn 2: the page is reloaded mid-answer and resumes it; the text only ever grows after the reload.
         await send(page, 'And in Q2?');
@@ -204,6 +213,7 @@ describe('examples/chat', () => {
         const roles = await page.locator('[data-testid="message"]').evaluateAll((items) => items.map((item) => item.getAttribute('data-role')));
         assert.deepEqual(roles, ['user', 'assistant', 'user', 'assistant']);
         const body = await page.locator('body').innerText();
+        assert.equal(occurrences(body, revisedQ1), 1, body);
         assert.equal(occurrences(body, answerQ1), 1, body);
         assert.equal(occurrences(body, answerQ2), 1, body);
         const tools = await page.locator('[data-testid="tool-call"]').allInnerTexts();

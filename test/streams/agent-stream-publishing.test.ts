@@ -258,10 +258,12 @@ describe('stream() across attempts', () => {
     assert.equal(count(late, 'finish'), 1);
     assert.ok(late.some(isSupersededMarker), 'no superseded marker was written');
     assert.ok(!late.some((chunk) => chunk.type === 'text-delta' && chunk.delta.includes('lost')), 'a late reader saw the lost text');
-    assert.deepEqual(discardSupersededChunks(late), late.filter((chunk) => !isSupersededMarker(chunk)));
+    assert.equal(count(late, 'reset-step'), 1);
+    assert.deepEqual(discardSupersededChunks(late), late.filter((chunk) => !isSupersededMarker(chunk) && chunk.type !== 'reset-step'));
+    assert.deepEqual(message?.parts.map((part) => part.type), ['step-start', 'tool-lookup', 'step-start', 'text']);
   });
 
-  test('a live reader that saw the lost step discards it with the marker', async () => {
+  test('a live reader that saw the lost step discards it with the marker, and assembles the final message as received', async () => {
     const model = new MockLanguageModelV4({
       doStream: async (options) => {
         if (turnIndex(options) === 0) return { stream: streamOf(streamParts(lookupThenAnswer(options))) };
@@ -295,7 +297,12 @@ describe('stream() across attempts', () => {
     assert.equal(textOf(await assembled(kept)), 'Kept words only.');
     assert.equal(count(kept, 'start'), 1);
     assert.equal(count(kept, 'finish'), 1);
-    assert.deepEqual(kept, discardSupersededChunks(await storedChunks(taskID)));
+    const stored = await storedChunks(taskID);
+    assert.deepEqual(kept, discardSupersededChunks(stored));
+    // Assembled as received, as useChat does: the reset-step after the marker clears the lost words.
+    const live = await assembled(received);
+    assert.equal(textOf(live), 'Kept words only.');
+    assert.deepEqual(live?.parts, (await assembled(stored))?.parts);
   });
 
   test('appendStreamChunk inside ctx.step is written once across attempts; outside a step, once per attempt', async () => {

@@ -4,6 +4,8 @@ import { readUIMessageStream, type UIMessage, type UIMessageChunk } from 'ai';
 import { Absurd } from '../../src/client/absurd.ts';
 import { appendStreamChunk } from '../../src/streams/append-stream-chunk.ts';
 import { StreamWriter } from '../../src/streams/stream-writer.ts';
+import { readStream } from '../../src/streams/read-stream.ts';
+import type { Database } from '../../src/db/database.ts';
 import { InvalidPayloadError } from '../../src/errors/invalid-payload-error.ts';
 import { createTestDatabase, uniqueQueueName, type TestDatabase } from '../support/test-database.ts';
 
@@ -23,6 +25,14 @@ async function collect<T>(stream: ReadableStream<T>): Promise<T[]> {
   return out;
 }
 
+async function until(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 async function lastMessage(stream: ReadableStream<UIMessageChunk>): Promise<UIMessage | undefined> {
   let last: UIMessage | undefined;
   for await (const m of readUIMessageStream({ stream })) last = m;
@@ -36,7 +46,7 @@ describe('durable UI message streams', () => {
   let gate: Promise<void> = Promise.resolve();
   before(async () => {
     database = await createTestDatabase();
-    absurd = new Absurd({ db: database.db, queueName: uniqueQueueName() });
+    absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.db, queueName: uniqueQueueName() });
     absurd.registerTask({ name: 'talk' }, async (params: { gate?: boolean; fail?: boolean }, ctx) => {
       for (const chunk of message.slice(0, 4)) await appendStreamChunk(chunk);
       if (params.gate) await gate;
@@ -95,6 +105,34 @@ describe('durable UI message streams', () => {
     }
   });
 
+  test('live readers of one task in one process share their reads, each with chunks of its own', async () => {
+    gate = new Promise<void>((resolve) => (release = resolve));
+    const { taskID } = await absurd.spawn('talk', { gate: true });
+    // A database of its own, counting the reads of stream chunks (readers wake through its own notifications).
+    let chunkReads = 0;
+    const counted: Database = {
+      ...absurd.database,
+      query: (text: string, params?: unknown[]) => {
+        if (text.includes('s.chunk_index >= $3')) chunkReads += 1;
+        return absurd.database.query(text, params);
+      },
+    } as Database;
+    const readers = 20;
+    const reading = Array.from({ length: readers }, () => collect(readStream(counted, absurd.queue, taskID, { pollIntervalMs: 20_000 })));
+    const worker = await absurd.startWorker({ pollInterval: 0.05 });
+    try {
+      await until(() => chunkReads > 0);
+      release();
+      const received = await Promise.all(reading);
+      for (const chunks of received) assert.deepEqual(chunks, message);
+      assert.notEqual(received[0]![0], received[1]![0], 'two readers were handed the same chunk object');
+      // Unshared, every reader reads at least twice (its chunks, then the end): 2 × readers reads or more.
+      assert.ok(chunkReads < readers * 2, `${chunkReads} reads of stream chunks for ${readers} readers`);
+    } finally {
+      await worker.close();
+    }
+  });
+
   test('a failed task ends its stream with an error chunk carrying the reason', async () => {
     const { taskID } = await absurd.spawn('talk', { fail: true }, { maxAttempts: 1 });
     await absurd.workBatch();
@@ -145,7 +183,7 @@ describe('durable UI message streams', () => {
 
   test('dropping the queue removes its chunks', async () => {
     const queue = uniqueQueueName();
-    const other = new Absurd({ db: database.db, queueName: queue });
+    const other = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.db, queueName: queue });
     await other.createQueue();
     const { taskID } = await other.spawn('x', {}, { queue });
     const writer = new StreamWriter(other.database, queue, taskID);
@@ -162,7 +200,7 @@ describe('AbsurdChatTransport', () => {
   test('reads the SSE response and resumes after the chunks it received', async () => {
     const { AbsurdChatTransport } = await import('../../src/chat/index.ts');
     const database = await createTestDatabase();
-    const absurd = new Absurd({ db: database.db, queueName: uniqueQueueName() });
+    const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.db, queueName: uniqueQueueName() });
     try {
       absurd.registerTask({ name: 'talk' }, async () => {
         for (const chunk of message) await appendStreamChunk(chunk);
@@ -216,7 +254,7 @@ describe('stream retention', () => {
   test('cleanup_tasks removes the chunks of the tasks it removes', async () => {
     const database = await createTestDatabase();
     const queue = uniqueQueueName();
-    const absurd = new Absurd({ db: database.db, queueName: queue });
+    const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.db, queueName: queue });
     try {
       absurd.registerTask({ name: 'talk' }, async () => {
         for (const chunk of message) await appendStreamChunk(chunk);

@@ -1,7 +1,8 @@
 // A durable stream across real crashes: a worker process streams the analyst agent (real `@ai-sdk/openai`
 // provider, local model server) and is killed with SIGKILL mid model stream, between steps or inside a tool; a
 // second worker resumes the task. A reader live across the crash and a reader after completion both end with the
-// stream of an uninterrupted run: the same text and tool calls, once each, and one start and finish. On Postgres
+// stream of an uninterrupted run: the same text and tool calls, once each, and one start and finish; assembled
+// as received (as useChat does), both give the same message as an uninterrupted run. On Postgres
 // the live reader is in this process; an on-disk PGlite directory has one owner, so there the reader runs in
 // whichever worker owns it and relays its chunks here, and a reconnect continues from the chunks received.
 import assert from 'node:assert/strict';
@@ -66,13 +67,16 @@ for (const backend of ['pglite', 'postgres'] as const satisfies readonly CrashBa
   const skip = backends.includes(backend) ? false : postgresSkipReason;
   describe(`durable stream across crashes on ${backend === 'pglite' ? 'on-disk PGlite' : 'Postgres'}`, { skip }, () => {
     let uninterrupted: { types: string[]; text: string } | undefined;
+    let uninterruptedMessage: MessageShape | undefined;
 
     test('an uninterrupted run: one start and finish, the whole report', async () => {
       const run = await runScenario(backend, undefined);
       assert.equal(run.outcome.state, 'completed');
       uninterrupted = describeStream(run.live);
+      uninterruptedMessage = messageShape((await assemble(run.live)).message);
       assert.ok(uninterrupted.text.startsWith(expectedReport));
       assert.deepEqual(describeStream(run.late), uninterrupted);
+      assert.deepEqual(messageShape((await assemble(run.late)).message), uninterruptedMessage);
     });
 
     for (const scenario of scenarios) {
@@ -92,6 +96,14 @@ for (const backend of ['pglite', 'postgres'] as const satisfies readonly CrashBa
         }
         assert.equal((await assemble(live)).text, run.outcome.text);
         assert.equal(run.live.at(-1)?.type, 'finish');
+        // Assembled as received, the way useChat does (no discarding): the live reader across the crash ends
+        // with exactly the late reader's message, and with the message of an uninterrupted run.
+        const liveMessage = await assemble(run.live);
+        const lateMessage = await assemble(run.late);
+        assert.deepEqual(liveMessage.message?.parts, lateMessage.message?.parts, 'the live and the late message differ');
+        assert.equal(liveMessage.text, run.outcome.text);
+        const expectedMessage = uninterruptedMessage ?? messageShape((await assemble((await runScenario(backend, undefined)).live)).message);
+        assert.deepEqual(messageShape(liveMessage.message), { ...expectedMessage, text: run.outcome.text });
       });
     }
 
@@ -129,7 +141,7 @@ async function runScenario(backend: CrashBackend, scenario: Scenario | undefined
     let liveReading: Promise<void> | undefined;
     const relayed = backend === 'pglite';
     if (!relayed) {
-      reader = new Absurd({ db: database.url, queueName: queue });
+      reader = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.url, queueName: queue });
       const stream = reader.readStream(taskID, { pollIntervalMs: 200 });
       liveReading = (async () => {
         for await (const chunk of stream as unknown as AsyncIterable<UIMessageChunk>) live.push(chunk);
@@ -160,7 +172,7 @@ async function runScenario(backend: CrashBackend, scenario: Scenario | undefined
     await reader?.close();
     reader = undefined;
 
-    const late = new Absurd({ db: database.url, queueName: queue });
+    const late = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.url, queueName: queue });
     try {
       const chunks: UIMessageChunk[] = [];
       const stream = late.readStream(taskID);
@@ -197,7 +209,7 @@ function revisedOnRerun(script: ModelScript): ModelScript {
 
 async function spawnTask(database: SharedDatabase, queue: string, maxAttempts: number): Promise<string> {
   // This process lets go of the database before a worker opens it (a PGlite directory has one owner).
-  const absurd = new Absurd({ db: database.url, queueName: queue });
+  const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.url, queueName: queue });
   try {
     await absurd.createQueue();
     const { taskID } = await absurd.spawn('analyse', { prompt: 'Compare revenue for Q1 and Q3.' }, { queue, maxAttempts });
@@ -214,6 +226,25 @@ function describeStream(chunks: UIMessageChunk[]): { types: string[]; text: stri
   // Deltas are cut where the model's events were cut; their count is not the stream's shape.
   const types = kept.map((chunk) => chunk.type).filter((type, i, all) => type !== 'text-delta' || all[i - 1] !== 'text-delta');
   return { types, text };
+}
+
+/** What a message must have in common with an uninterrupted run's: its parts in order, tool calls in full. */
+interface MessageShape {
+  readonly parts: unknown[];
+  readonly text: string | undefined;
+}
+
+function messageShape(message: UIMessage | undefined): MessageShape {
+  const parts = (message?.parts ?? []).map((part) => {
+    if (part.type === 'text') return { type: part.type, state: part.state };
+    if (part.type.startsWith('tool-')) {
+      const { type, state, input, output } = part as { type: string; state: string; input: unknown; output: unknown };
+      return { type, state, input, output };
+    }
+    return { type: part.type };
+  });
+  const text = (message?.parts ?? []).flatMap((part) => (part.type === 'text' ? [part.text] : [])).join('');
+  return { parts, text };
 }
 
 async function assemble(chunks: UIMessageChunk[]): Promise<{ text: string; message: UIMessage | undefined }> {

@@ -11,7 +11,7 @@ let database: TestDatabase;
 let absurd: Absurd;
 before(async () => {
   database = await createTestDatabase();
-  absurd = new Absurd({ db: database.db, queueName: uniqueQueueName('owned'), log: silentLog });
+  absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.db, queueName: uniqueQueueName('owned'), log: silentLog });
   await absurd.createQueue();
 });
 after(async () => {

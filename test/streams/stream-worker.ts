@@ -37,7 +37,7 @@ const observed = observeCheckpointWrites(database, async ({ stepName }) => {
     await waitToBeKilled();
   }
 });
-const absurd = new Absurd({ db: observed, queueName: options.queue });
+const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: observed, queueName: options.queue });
 const provider = createOpenAI({ baseURL: options.modelBaseURL, apiKey: 'test-key' });
 
 const hangIn = async (toolName: string) => {
