@@ -2,6 +2,8 @@
 // emits the parent's event in that transaction and wakes it, an idle worker claims it, replays its first
 // model call from the checkpoint and asks the model again. Measured from the child's complete_run returning
 // to the parent's next model request, on Postgres and on PGlite, with mock models (no model latency).
+// And, with `forwardStream`, how far behind the child's own stream its forwarded parts reach the parent's
+// stream: from a child chunk being stored to the `data-sub-agent` part carrying it being stored.
 //
 //   node bench/multi-agent.bench.ts [--samples 40]
 import { MockLanguageModelV4 } from 'ai/test';
@@ -10,7 +12,8 @@ import { Absurd } from '../src/client/absurd.ts';
 import type { Database } from '../src/db/database.ts';
 import { openDatabase } from '../src/db/open-database.ts';
 import { migrate } from '../src/schema/migrate.ts';
-import { subAgentTool } from '../src/tools/sub-agent-tool.ts';
+import { subAgentTool, type SubAgentToolResult } from '../src/tools/sub-agent-tool.ts';
+import type { Tool } from 'ai';
 import { PGlite } from '@electric-sql/pglite';
 import { benchmarkServerUrl, createScratchDatabase } from './peers/scratch-database.ts';
 import { median, percentile, round } from './peers/statistics.ts';
@@ -23,8 +26,19 @@ export interface ResumeLatency {
   readonly maxMs: number;
 }
 
+export interface ForwardingLag {
+  readonly backend: 'postgres' | 'pglite';
+  /** Forwarded parts measured, and child chunks they carried. */
+  readonly parts: number;
+  readonly chunks: number;
+  readonly p50Ms: number;
+  readonly p90Ms: number;
+  readonly maxMs: number;
+}
+
 export interface MultiAgentBenchmarkResult {
   readonly childToParentResume: readonly ResumeLatency[];
+  readonly streamForwarding: readonly ForwardingLag[];
 }
 
 const usage = { inputTokens: { total: 1, noCache: 1, cacheRead: 0, cacheWrite: 0 }, outputTokens: { total: 1, text: 1, reasoning: 0 } };
@@ -45,17 +59,12 @@ function timedCompletions(database: Database, completedAt: number[]): Database {
   };
 }
 
-async function measure(backend: 'postgres' | 'pglite', db: Database, samples: number): Promise<ResumeLatency> {
-  const completedAt: number[] = [];
-  const resumedAt: number[] = [];
-  const absurd = new Absurd({ db: timedCompletions(db, completedAt), queueName: 'bench_subagents', log: { ...console, log() {}, info() {}, warn() {} } });
-  await absurd.createQueue();
-  const child = new AbsurdAgent({ id: 'child', model: new MockLanguageModelV4({ doGenerate: async () => textReply('found') }) }, absurd);
-  const research = subAgentTool(child, { description: 'Research.' });
-  const leadModel = new MockLanguageModelV4({
+/** The `lead` task: its agent calls `research` once, then answers; `onResumed` runs when it reads the tool's result. */
+function registerLead(absurd: Absurd, research: Tool<{ prompt: string }, SubAgentToolResult>, onResumed: () => void = () => {}): void {
+  const model = new MockLanguageModelV4({
     doGenerate: async (options) => {
       if (options.prompt.some((message) => message.role === 'tool')) {
-        resumedAt.push(performance.now());
+        onResumed();
         return textReply('done');
       }
       return {
@@ -66,8 +75,18 @@ async function measure(backend: 'postgres' | 'pglite', db: Database, samples: nu
       };
     },
   });
-  const lead = new AbsurdAgent({ id: 'lead', model: leadModel, tools: { research } }, absurd);
+  const lead = new AbsurdAgent({ id: 'lead', model, tools: { research } }, absurd);
   absurd.registerTask({ name: 'lead' }, async () => ({ text: (await lead.generate({ prompt: 'go' })).text }));
+}
+
+async function measure(backend: 'postgres' | 'pglite', db: Database, samples: number): Promise<ResumeLatency> {
+  const completedAt: number[] = [];
+  const resumedAt: number[] = [];
+  const absurd = new Absurd({ db: timedCompletions(db, completedAt), queueName: 'bench_subagents', log: { ...console, log() {}, info() {}, warn() {} } });
+  await absurd.createQueue();
+  const child = new AbsurdAgent({ id: 'child', model: new MockLanguageModelV4({ doGenerate: async () => textReply('found') }) }, absurd);
+  const research = subAgentTool(child, { description: 'Research.' });
+  registerLead(absurd, research, () => resumedAt.push(performance.now()));
   const worker = await absurd.startWorker({ concurrency: 2, pollInterval: 1, claimTimeout: 60 });
   const latencies: number[] = [];
   try {
@@ -87,15 +106,67 @@ async function measure(backend: 'postgres' | 'pglite', db: Database, samples: nu
   return { backend, samples: latencies.length, p50Ms: round(median(latencies)), p90Ms: round(percentile(latencies, 0.9)), maxMs: round(Math.max(...latencies)) };
 }
 
+/** A child that streams `deltas` words, `gapMs` apart, as a model writing its answer would. */
+function streamingModel(deltas: number, gapMs: number): MockLanguageModelV4 {
+  return new MockLanguageModelV4({
+    doStream: async () => {
+      const parts: unknown[] = [{ type: 'stream-start', warnings: [] }, { type: 'text-start', id: 't' }];
+      for (let index = 0; index < deltas; index++) parts.push({ type: 'text-delta', id: 't', delta: `word${index} ` });
+      parts.push({ type: 'text-end', id: 't' }, { type: 'finish', finishReason: { unified: 'stop', raw: undefined }, usage });
+      let next = 0;
+      return {
+        stream: new ReadableStream({
+          async pull(controller) {
+            if (next > 1) await new Promise((resolve) => setTimeout(resolve, gapMs));
+            if (next < parts.length) controller.enqueue(parts[next++] as never);
+            else controller.close();
+          },
+        }),
+      };
+    },
+  });
+}
+
+async function measureForwarding(backend: 'postgres' | 'pglite', db: Database, runs: number): Promise<ForwardingLag> {
+  const absurd = new Absurd({ db, queueName: 'bench_forwarding', log: { ...console, log() {}, info() {}, warn() {} } });
+  await absurd.createQueue();
+  const child = new AbsurdAgent({ id: 'writer', model: streamingModel(60, 5) }, absurd);
+  const research = subAgentTool(child, { description: 'Write.', forwardStream: true });
+  registerLead(absurd, research);
+  const worker = await absurd.startWorker({ concurrency: 2, pollInterval: 1, claimTimeout: 60 });
+  try {
+    for (let run = 0; run < runs; run++) await absurd.awaitTaskResult((await absurd.spawn('lead', {})).taskID, { timeout: 60 });
+  } finally {
+    await worker.close();
+  }
+  // Each running part, against the last child chunk it carries: both stored with the database's clock.
+  const { rows } = await db.query<{ lag_ms: number; carried: number }>(
+    `select extract(epoch from (p.created_at - c.created_at)) * 1000 as lag_ms,
+            (p.chunk->'data'->>'toIndex')::integer - (p.chunk->'data'->>'fromIndex')::integer as carried
+     from ai_sdk_absurd.stream_chunks p
+     join ai_sdk_absurd.stream_chunks c on c.queue_name = p.queue_name and c.task_id = (p.chunk->>'id')::uuid
+       and c.chunk_index = (p.chunk->'data'->>'toIndex')::integer - 1
+     where p.queue_name = $1 and p.chunk->>'type' = 'data-sub-agent' and p.chunk->'data'->>'state' = 'running'`,
+    [absurd.queue],
+  );
+  await absurd.close();
+  const lags = rows.map((row) => Number(row.lag_ms));
+  const chunks = rows.reduce((sum, row) => sum + Number(row.carried), 0);
+  return { backend, parts: lags.length, chunks, p50Ms: round(median(lags)), p90Ms: round(percentile(lags, 0.9)), maxMs: round(Math.max(...lags)) };
+}
+
 export async function runMultiAgentBenchmarks(options: { databaseUrl?: string; samples?: number } = {}): Promise<MultiAgentBenchmarkResult> {
   const samples = options.samples ?? 40;
   const rows: ResumeLatency[] = [];
+  const forwarding: ForwardingLag[] = [];
+  const runs = Math.max(3, Math.round(samples / 4));
   const scratch = await createScratchDatabase(benchmarkServerUrl(options.databaseUrl), 'bench_multi_agent');
   try {
     const { database } = openDatabase(scratch.url);
     await migrate(database);
     try {
       rows.push(await measure('postgres', database, samples));
+      forwarding.push(await measureForwarding('postgres', database, runs));
     } finally {
       await database.close();
     }
@@ -106,13 +177,20 @@ export async function runMultiAgentBenchmarks(options: { databaseUrl?: string; s
   const { database: embedded } = openDatabase(pglite);
   try {
     rows.push(await measure('pglite', embedded, samples));
+    forwarding.push(await measureForwarding('pglite', embedded, runs));
   } finally {
     await embedded.close();
   }
   for (const row of rows) {
     console.log(`  child done → parent resumed (${row.backend}): p50 ${row.p50Ms} ms, p90 ${row.p90Ms} ms, max ${row.maxMs} ms over ${row.samples}`);
   }
-  return { childToParentResume: rows };
+  for (const row of forwarding) {
+    console.log(
+      `  child chunk stored → forwarded into the parent's stream (${row.backend}): p50 ${row.p50Ms} ms, p90 ${row.p90Ms} ms, ` +
+        `max ${row.maxMs} ms over ${row.parts} parts carrying ${row.chunks} chunks`,
+    );
+  }
+  return { childToParentResume: rows, streamForwarding: forwarding };
 }
 
 if (import.meta.main) {

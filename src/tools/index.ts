@@ -6,3 +6,4 @@ export {
   type WaitForEventToolResult,
 } from './wait-for-event-tool.ts';
 export { subAgentTool, type SubAgentToolOptions, type SubAgentToolResult } from './sub-agent-tool.ts';
+export { subAgentPartType, type SubAgentPart, type SubAgentPartData } from './sub-agent-stream-forwarding.ts';

@@ -1,6 +1,7 @@
 // An AbsurdAgent as a tool of another agent, run as a child Absurd task: spawned once per tool call
 // (idempotently), while the parent suspends until the database tells it the child finished. The
-// child's answer is the tool result; its failure or cancellation is the tool's error.
+// child's answer is the tool result; its failure or cancellation is the tool's error. With forwardStream,
+// the child's durable stream is also forwarded into the parent's (sub-agent-stream-forwarding.ts).
 import { jsonSchema, tool, type FlexibleSchema, type Tool } from 'ai';
 import type { Absurd } from '../client/absurd.ts';
 import type { CurrentTask } from '../client/current-task.ts';
@@ -12,6 +13,7 @@ import { SubAgentError } from '../errors/sub-agent-error.ts';
 import { currentToolCall } from './current-tool-call.ts';
 import { beforeWaiting, waitInTurn } from '../client/suspension-gate.ts';
 import { recordOnce } from './task-clock.ts';
+import { forwardChildStream, forwardingWhile, type StreamForwarding } from './sub-agent-stream-forwarding.ts';
 
 export interface SubAgentToolOptions<INPUT> {
   /** What the parent's model reads about this sub-agent. */
@@ -28,6 +30,12 @@ export interface SubAgentToolOptions<INPUT> {
   readonly onChildFailure?: 'tool-error' | 'fail-parent';
   /** Attempts of each child task (default: the client's default). */
   readonly maxAttempts?: number;
+  /**
+   * `true`: the child runs the agent's `stream()`, and its durable stream is forwarded into the parent's
+   * durable stream as `data-sub-agent` parts while it runs, each chunk once. Default `false`: the child runs
+   * `generate()` and the parent's stream shows only the tool call and its result.
+   */
+  readonly forwardStream?: boolean;
 }
 
 /** What the parent's model reads when the child completed. */
@@ -54,6 +62,14 @@ export interface SubAgent {
   readonly name: string;
   readonly absurd: Absurd;
   generate(parameters: { prompt: string }): PromiseLike<{ readonly text: string }>;
+  /** Needed with `forwardStream: true`. */
+  stream?(parameters: { prompt: string }): PromiseLike<{ readonly text: PromiseLike<string> }>;
+}
+
+/** The params of a child task: its prompt, and where its stream is forwarded to (with `forwardStream`). */
+interface ChildParams {
+  readonly prompt: string;
+  readonly forwardTo?: StreamForwarding;
 }
 
 const defaultInputSchema = jsonSchema<{ prompt: string }>({
@@ -97,28 +113,49 @@ export function subAgentTool<INPUT = { prompt: string }>(
       message: `subAgentTool: maxAttempts must be a whole number of 1 or more, not ${JSON.stringify(options.maxAttempts)}.`,
     });
   }
+  const forwardStream = options.forwardStream ?? false;
+  if (typeof forwardStream !== 'boolean' || (forwardStream && typeof agent.stream !== 'function')) {
+    throw new ConfigurationError({
+      setting: 'forwardStream',
+      message:
+        typeof forwardStream !== 'boolean'
+          ? `subAgentTool: forwardStream must be true or false, not ${JSON.stringify(forwardStream)}.`
+          : `subAgentTool(${agent.name}, { forwardStream: true }) needs an agent with a stream() method, such as an AbsurdAgent.`,
+    });
+  }
   const absurd = agent.absurd;
   const queue = validateQueueName(options.queue ?? absurd.queue);
   const taskName = options.taskName ?? `sub-agent:${agent.name}`;
   const toPrompt = options.prompt ?? defaultPrompt;
-  absurd.registerTask({ name: taskName, queue }, async (params: { prompt: string }) => {
-    const result = await agent.generate({ prompt: params.prompt });
-    return { text: result.text };
+  absurd.registerTask({ name: taskName, queue }, async (params: ChildParams, ctx) => {
+    if (!params.forwardTo || !agent.stream) return { text: (await agent.generate({ prompt: params.prompt })).text };
+    const stream = agent.stream.bind(agent);
+    const child = { queue, taskID: ctx.taskID };
+    return forwardingWhile(absurd.database, params.forwardTo, child, async () => {
+      const result = await stream({ prompt: params.prompt });
+      return { text: await result.text };
+    });
   });
 
   return tool({
     description: options.description,
     inputSchema: (options.inputSchema ?? defaultInputSchema) as FlexibleSchema<INPUT>,
-    async execute(input: INPUT): Promise<SubAgentToolResult> {
+    async execute(input: INPUT, { toolCallId }): Promise<SubAgentToolResult> {
       const call = currentToolCall('subAgentTool');
+      const forwardTo: StreamForwarding | undefined = forwardStream
+        ? { parentQueue: call.task.queueName, parentTaskID: call.task.taskID, toolCallId, agent: agent.name }
+        : undefined;
+      const params: ChildParams = { prompt: toPrompt(input), ...(forwardTo ? { forwardTo } : {}) };
       const child = await beforeWaiting(call.task, () =>
         recordOnce(call.task, `${call.stepName}:child`, () =>
-          spawnChild(call.task, call.stepName, { queue, taskName, prompt: toPrompt(input), maxAttempts: options.maxAttempts }),
+          spawnChild(call.task, call.stepName, { queue, taskName, params, maxAttempts: options.maxAttempts }),
         ),
       );
       const outcome = (await waitInTurn<unknown>(call.task, () =>
         call.task.ctx.awaitEvent(child.eventName, { stepName: `${call.stepName}:child-finished` }),
       )) as ChildOutcome;
+      // What the child wrote after its last forward (or all of it, when it ended without running), and how it ended.
+      if (forwardTo) await forwardChildStream(call.task.absurd.database, forwardTo, child, outcome.state);
       if (outcome.state === 'completed') return { taskID: child.taskID, text: String(outcome.result?.text ?? '') };
       throw new SubAgentError({
         childTaskID: child.taskID,
@@ -151,10 +188,10 @@ const lineageReady = new WeakMap<Database, Set<string>>();
 async function spawnChild(
   task: CurrentTask,
   stepName: string,
-  child: { queue: string; taskName: string; prompt: string; maxAttempts: number | undefined },
+  child: { queue: string; taskName: string; params: ChildParams; maxAttempts: number | undefined },
 ): Promise<SpawnedChild> {
   const database = task.absurd.database;
-  const params = { prompt: child.prompt };
+  const params = child.params;
   validatePayload(params, { subject: 'The sub-agent prompt' });
   await ensureLineage(database, [task.queueName, child.queue]);
   const idempotencyKey = `ai-sdk-absurd:sub-agent:${task.taskID}:${stepName}`;

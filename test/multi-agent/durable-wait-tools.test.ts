@@ -21,7 +21,7 @@ before(async () => {
   database = await createTestDatabase();
   // One session for everything, so that `absurd.fake_now` (a session setting) is the clock of every query.
   if (usingPostgres) pool = new pg.Pool({ connectionString: database.url, max: 1, idleTimeoutMillis: 0 });
-  absurd = new Absurd({ db: pool ?? database.db, queueName: uniqueQueueName('waits'), log: silentLog });
+  absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: pool ?? database.db, queueName: uniqueQueueName('waits'), log: silentLog });
   await absurd.createQueue();
 });
 after(async () => {
@@ -169,13 +169,13 @@ describe('waitForEventTool', () => {
 /** Postgres: a separate process emits the event. PGlite has one owner, so a second client of it does. */
 async function emitFromAnotherProcess(eventName: string, payload: JsonValue): Promise<void> {
   if (!usingPostgres) {
-    const other = new Absurd({ db: database.db, queueName: absurd.queue, log: silentLog });
+    const other = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.db, queueName: absurd.queue, log: silentLog });
     await other.emitEvent(eventName, payload);
     return;
   }
   const script = `
     import { Absurd } from ${JSON.stringify(new URL('../../src/client/absurd.ts', import.meta.url).href)};
-    const absurd = new Absurd({ db: process.env.DB, queueName: process.env.QUEUE });
+    const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: process.env.DB, queueName: process.env.QUEUE });
     await absurd.emitEvent(process.env.EVENT, JSON.parse(process.env.PAYLOAD));
     await absurd.close();`;
   const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {

@@ -84,6 +84,33 @@ describe('forkTask', () => {
     assert.equal(model.doGenerateCalls.length, calls + 1, 'the fork by name replayed its only model call');
   });
 
+  test("a fork across a changed prompt follows the agent's replayDivergence policy", async () => {
+    // The code of the task builds its prompt; a deploy changes it between the source run and the fork.
+    let prompt = 'Revenue, briefly.';
+    const model = scriptedModel(twoLookups);
+    const revenue = tool({ inputSchema: z.object({ quarter: z.string() }), execute: async ({ quarter }) => `${quarter}: 1` });
+    const agents = {
+      strict: new AbsurdAgent({ id: 'strict-analyst', model, tools: { revenue } }, harness.absurd),
+      lenient: new AbsurdAgent({ id: 'lenient-analyst', model, tools: { revenue }, replayDivergence: 'warn' }, harness.absurd),
+    };
+    for (const [name, agent] of Object.entries(agents)) {
+      harness.absurd.registerTask({ name: `diverge-${name}` }, async () => ({ text: (await agent.generate({ prompt })).text }));
+    }
+    const strictSource = await harness.run('diverge-strict', {});
+    const lenientSource = await harness.run('diverge-lenient', {});
+    assert.equal(strictSource.snapshot.state, 'completed');
+    assert.equal(lenientSource.snapshot.state, 'completed');
+
+    prompt = 'Revenue, in detail.';
+    const strictFork = await forkTask(harness.absurd.database, harness.absurd.queue, strictSource.taskID, { fromCheckpoint: 3 });
+    const lenientFork = await forkTask(harness.absurd.database, harness.absurd.queue, lenientSource.taskID, { fromCheckpoint: 3 });
+    for (let round = 0; round < 5; round++) await harness.absurd.workBatch('fork-test', 60, 2);
+    const strict = await harness.absurd.fetchTaskResult(strictFork.taskID);
+    assert.equal(strict?.state, 'failed', JSON.stringify(strict));
+    assert.equal((strict as { failure?: { name?: string } }).failure?.name, 'AiSdkAbsurdReplayDivergenceError');
+    assert.equal((await harness.absurd.fetchTaskResult(lenientFork.taskID))?.state, 'completed');
+  });
+
   test('a fork point that does not exist, an unknown task and a malformed id are refused, and nothing is spawned', async () => {
     const model = scriptedModel(() => ({ text: 'ok' }));
     const agent = new AbsurdAgent({ id: 'small', model }, harness.absurd);

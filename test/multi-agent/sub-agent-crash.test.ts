@@ -51,7 +51,7 @@ for (const backend of ['pglite', 'postgres'] as CrashBackend[]) {
         const effectsFile = join(scratch, `${queue}.jsonl`);
         await writeFile(effectsFile, '');
         try {
-          const spawner = new Absurd({ db: shared.url, queueName: queue });
+          const spawner = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: shared.url, queueName: queue });
           await spawner.createQueue();
           const { taskID } = await spawner.spawn('lead', { prompt: topics.join(', ') }, { queue });
           await spawner.close();
@@ -65,7 +65,7 @@ for (const backend of ['pglite', 'postgres'] as CrashBackend[]) {
           await second.exited;
           assert.equal(finished.state, 'completed', second.output());
 
-          const reader = new Absurd({ db: shared.url, queueName: queue });
+          const reader = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: shared.url, queueName: queue });
           try {
             const result = await reader.fetchTaskResult(taskID);
             for (const topic of topics) assert.match(((result as { result?: { text?: string } } | null)?.result?.text ?? ''), new RegExp(`finding on ${topic}`));

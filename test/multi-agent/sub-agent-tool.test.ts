@@ -10,30 +10,15 @@ import { subAgentTool } from '../../src/tools/sub-agent-tool.ts';
 import { renderTimeline } from '../../src/cli/commands/show-command.ts';
 import { listChildTasks } from '../../src/history/task-children.ts';
 import { locateTask, readTaskTimeline } from '../../src/history/task-history.ts';
-import { openAgentHarness, scriptedModel, silentLog, toolOutputsInPrompt, turnIndex, type AgentHarness, type TurnScript } from '../agent/agent-harness.ts';
+import { openAgentHarness, scriptedModel, silentLog, type AgentHarness } from '../agent/agent-harness.ts';
 import { uniqueQueueName } from '../support/test-database.ts';
+import { leadScript, researcherScript } from './scripted-sub-agents.ts';
 
 let harness: AgentHarness;
 before(async () => {
   harness = await openAgentHarness();
 });
 after(() => harness.close());
-
-/** The child answers from its prompt alone, so a replay gets the same answer. */
-const researcherScript: TurnScript = (options) => {
-  const prompt = options.prompt.findLast((message) => message.role === 'user');
-  const text = prompt?.content.map((part) => (part.type === 'text' ? part.text : '')).join('') ?? '';
-  if (text.includes('explode')) throw Object.assign(new Error(`cannot research "${text}"`), { isRetryable: false });
-  return { text: `finding on ${text}` };
-};
-
-/** The lead asks for every topic in one step, then reports what came back. */
-function leadScript(topics: readonly string[]): TurnScript {
-  return (options) =>
-    turnIndex(options) === 0
-      ? { toolCalls: topics.map((topic, index) => ({ toolCallId: `call-${index}`, toolName: 'research', input: { prompt: topic } })) }
-      : { text: `report: ${toolOutputsInPrompt(options).join(' | ')}` };
-}
 
 async function childrenOf(parentTaskID: string) {
   const { rows } = await harness.database.query(
@@ -89,7 +74,7 @@ describe('subAgentTool', () => {
 
   test("a child's failure is the tool error the parent's model reads; a cancelled child fails its tool call", async () => {
     const childQueue = uniqueQueueName('children');
-    const childClient = new Absurd({ db: harness.absurd.database, queueName: childQueue, log: silentLog });
+    const childClient = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: harness.absurd.database, queueName: childQueue, log: silentLog });
     await childClient.createQueue();
     try {
       const researcher = new AbsurdAgent({ id: 'fragile', model: scriptedModel(researcherScript) }, childClient);
@@ -137,7 +122,7 @@ describe('subAgentTool', () => {
 
   test('cancelling the parent cancels its unfinished children', async () => {
     const childQueue = uniqueQueueName('children');
-    const childClient = new Absurd({ db: harness.absurd.database, queueName: childQueue, log: silentLog });
+    const childClient = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: harness.absurd.database, queueName: childQueue, log: silentLog });
     await childClient.createQueue();
     try {
       const researcher = new AbsurdAgent({ id: 'slow', model: scriptedModel(researcherScript) }, childClient);
