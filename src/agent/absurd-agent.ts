@@ -24,6 +24,7 @@ import { startAgentRun } from './agent-run.ts';
 import type { ReplayDivergencePolicy } from './run-scope.ts';
 import { validateScopeName } from '../steps/step-names.ts';
 import { enterInFlight } from './task-heartbeat.ts';
+import { budgetPolicy, type AgentBudget, type BudgetPolicy } from '../usage/agent-budget.ts';
 
 export interface DurableAgentOptions {
   /**
@@ -51,6 +52,17 @@ export interface DurableAgentOptions {
    * options that shape them. A call's own `durableStream` parameter overrides it.
    */
   readonly durableStream?: DurableStreamSetting;
+  /**
+   * A spend limit (total tokens, and cost with prices) checked before each live model call, counting every
+   * attempt of the task and every sub-agent child: at the limit the run fails with BudgetExceededError, or
+   * with `onExceeded: 'suspend'` waits for a person to raise it (docs/usage-and-views.md).
+   *
+   * @example
+   * ```ts
+   * new AbsurdAgent({ id: 'researcher', model, budget: { tokens: 200_000, onExceeded: 'suspend' } }, absurd);
+   * ```
+   */
+  readonly budget?: AgentBudget;
 }
 
 /** The parameters of `AbsurdAgent.stream()`: those of a ToolLoopAgent, and whether this call publishes. */
@@ -91,6 +103,7 @@ export class AbsurdAgent<
   private readonly approvals: ApprovalSettings;
   private readonly durable: { replayDivergence: ReplayDivergencePolicy; maxCheckpointBytes: number | undefined };
   private readonly durableStream: DurableStreamSetting;
+  private readonly budget: BudgetPolicy | undefined;
 
   constructor(
     settings: AbsurdAgentSettings<CALL_OPTIONS, TOOLS, RUNTIME_CONTEXT, OUTPUT>,
@@ -109,6 +122,7 @@ export class AbsurdAgent<
       approvals = 'suspend',
       approvalTimeout,
       durableStream = true,
+      budget,
       ...agentSettings
     } = settings;
     this.durableStream = validateDurableStream(durableStream, 'durableStream');
@@ -134,6 +148,7 @@ export class AbsurdAgent<
     this.absurd = absurd;
     this.settings = agentSettings as ToolLoopAgentSettings<CALL_OPTIONS, TOOLS, RUNTIME_CONTEXT, OUTPUT>;
     this.durable = { replayDivergence, maxCheckpointBytes };
+    this.budget = budgetPolicy(budget);
   }
 
   get id(): string | undefined {
@@ -204,6 +219,7 @@ export class AbsurdAgent<
       durable: this.durable,
       callerSignal,
       operation: `AbsurdAgent "${this.name}".${method}()`,
+      ...(this.budget ? { budget: this.budget } : {}),
     });
   }
 }

@@ -8,6 +8,8 @@ import { bindModel } from './durable-model.ts';
 import { bindTools } from './durable-tool.ts';
 import { enclosingScope, RunScope, type DurableSettings, type RunBinding, type RunContext } from './run-scope.ts';
 import { agentRunScope } from '../steps/step-names.ts';
+import type { BudgetPolicy } from '../usage/agent-budget.ts';
+import { enforceBudget } from '../usage/budget-guard.ts';
 
 type AnySettings = ToolLoopAgentSettings<any, any, any, any>;
 
@@ -34,11 +36,15 @@ export function startAgentRun(options: {
   readonly durable: Pick<DurableSettings, 'replayDivergence' | 'maxCheckpointBytes'>;
   readonly callerSignal: AbortSignal | undefined;
   readonly operation: string;
+  /** Checked before each live model call of the run. */
+  readonly budget?: BudgetPolicy;
 }): AgentRun {
   const task = getCurrentTask();
   if (!task) throw new NotInTaskError({ operation: options.operation });
   const parent = enclosingScope.getStore();
   const scope = new RunScope(task, agentRunScope(options.name, nextRunOrdinal(task, options.name, parent), parent));
+  const budget = options.budget;
+  if (budget) scope.beforeLiveModelCall = (stepName) => enforceBudget(budget, { task, agent: options.name, stepName });
   const abortSignal = options.callerSignal
     ? AbortSignal.any([options.callerSignal, scope.abortController.signal])
     : scope.abortController.signal;

@@ -44,9 +44,22 @@ export interface ModelCallCheckpoint {
   /** Provider calls made, counting retries of retryable errors. */
   readonly attempts: number;
   readonly finishReason: string | null;
-  readonly usage: { readonly inputTokens: number | null; readonly outputTokens: number | null };
+  /**
+   * Tokens the provider reported: input and output totals, the reasoning tokens among the output, and the
+   * input tokens read from (cached) or written to the provider's prompt cache. Null where not reported.
+   */
+  readonly usage: ModelCallUsage;
   /** The response as payload text: a `doGenerate` result, or the stream parts and response info. */
   readonly response: string;
+}
+
+/** The token counts of one model call, as its checkpoint keeps them. */
+export interface ModelCallUsage {
+  readonly inputTokens: number | null;
+  readonly outputTokens: number | null;
+  readonly reasoningTokens?: number | null;
+  readonly cachedInputTokens?: number | null;
+  readonly cacheWriteTokens?: number | null;
 }
 
 /** One tool execution and its outcome. */

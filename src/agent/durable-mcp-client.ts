@@ -13,17 +13,29 @@ import type { MCPToolListingCheckpoint } from './checkpoint-format.ts';
 import { enclosingScope } from './run-scope.ts';
 import { mcpToolListingStepName, validateScopeName } from '../steps/step-names.ts';
 
-export interface DurableMCPClientOptions {
+/**
+ * An MCP client as `durableMCPClient` uses it: what `@ai-sdk/mcp`'s `createMCPClient()` resolves to. It is
+ * described here rather than imported, so that applications without `@ai-sdk/mcp` (an optional peer) still
+ * type-check against this package; `tools` keeps the client's own, fully typed signature.
+ */
+export interface MCPClientConnection {
+  tools(options?: { schemas?: any }): Promise<Record<string, unknown>>;
+  listTools(options?: { params?: { cursor?: string } }): Promise<{ tools: readonly unknown[]; nextCursor?: string }>;
+  readonly instructions?: string;
+  close(): Promise<void>;
+}
+
+export interface DurableMCPClientOptions<CLIENT extends MCPClientConnection = MCPClientConnection> {
   /** Names this server in checkpoints (`mcp:<name>/tools`); keep it stable across deployments. */
   name: string;
   /**
    * Creates a connected client, e.g. `() => createMCPClient({ transport })`. Called lazily, the first
    * time a listing or a tool call must go to the server, and again after `close()` or a lost connection.
    */
-  client: () => MCPClient | Promise<MCPClient>;
+  client: () => CLIENT | Promise<CLIENT>;
 }
 
-export interface DurableMCPClient {
+export interface DurableMCPClient<CLIENT extends MCPClientConnection = MCPClientConnection> {
   readonly name: string;
   /**
    * The server's tools, listed once per task and checkpointed (all pages, full descriptions and
@@ -31,7 +43,7 @@ export interface DurableMCPClient {
    * outside an Absurd task. Wrap the result with `durableTools` (AbsurdAgent does) so each call is
    * checkpointed too.
    */
-  tools: MCPClient['tools'];
+  tools: CLIENT['tools'];
   /** The instructions the server sent at initialization, from the same checkpoint as `tools()`. */
   instructions(): Promise<string | undefined>;
   /** Closes the live connection, if one was opened; a later live call reconnects. */
@@ -59,7 +71,7 @@ type ToolsOptions = Parameters<MCPClient['tools']>[0];
 type ExecutionOptions = { abortSignal?: AbortSignal };
 
 /** Wraps an MCP client factory so its tool listing is checkpointed and its connection is made on demand. */
-export function durableMCPClient(options: DurableMCPClientOptions): DurableMCPClient {
+export function durableMCPClient<CLIENT extends MCPClientConnection>(options: DurableMCPClientOptions<CLIENT>): DurableMCPClient<CLIENT> {
   const name = validateScopeName(options.name, 'durableMCPClient.name', 'Pass durableMCPClient({ name: "github", client }).');
   if (typeof options.client !== 'function') {
     throw new ConfigurationError({
@@ -67,7 +79,7 @@ export function durableMCPClient(options: DurableMCPClientOptions): DurableMCPCl
       message: 'durableMCPClient({ client }) takes a function that creates the client, e.g. () => createMCPClient({ transport }).',
     });
   }
-  const connection = new LazyConnection(options.client);
+  const connection = new LazyConnection(options.client as unknown as () => MCPClient | Promise<MCPClient>);
 
   async function listing(operation: string): Promise<ServerListing> {
     const task = getCurrentTask();
@@ -99,7 +111,7 @@ export function durableMCPClient(options: DurableMCPClientOptions): DurableMCPCl
 
   return {
     name,
-    tools: tools as MCPClient['tools'],
+    tools: tools as unknown as CLIENT['tools'],
     async instructions() {
       return (await listing('instructions()')).instructions ?? undefined;
     },

@@ -56,10 +56,7 @@ export async function completeModelCall(options: {
       durationMs: Date.now() - options.startedAt.getTime(),
       attempts: options.attempts,
       finishReason: options.finishReason?.unified ?? null,
-      usage: {
-        inputTokens: options.usage?.inputTokens.total ?? null,
-        outputTokens: options.usage?.outputTokens.total ?? null,
-      },
+      usage: checkpointUsage(options.usage),
       response: encoded,
     };
     await completeCheckpoint(scope.task, slot.handle, record);
@@ -69,6 +66,17 @@ export async function completeModelCall(options: {
     scope.fail(error);
     throw error;
   }
+}
+
+/** The token counts a model-call checkpoint keeps (null where the provider did not report one). */
+export function checkpointUsage(usage: LanguageModelV4Usage | undefined): ModelCallCheckpoint['usage'] {
+  return {
+    inputTokens: usage?.inputTokens.total ?? null,
+    outputTokens: usage?.outputTokens.total ?? null,
+    reasoningTokens: usage?.outputTokens.reasoning ?? null,
+    cachedInputTokens: usage?.inputTokens.cacheRead ?? null,
+    cacheWriteTokens: usage?.inputTokens.cacheWrite ?? null,
+  };
 }
 
 /** Reads a recorded model call, checking that it is the call being made now. */

@@ -35,6 +35,8 @@ export class RunScope {
   readonly abortController = new AbortController();
   /** Digests of the previous model call's prompt, so a growing prompt is not hashed again in full. */
   readonly promptDigests = new PromptDigests();
+  /** Runs before each model call that is made live (not replayed); throwing ends the run (a budget). */
+  beforeLiveModelCall: ((stepName: string) => Promise<void>) | undefined;
   private modelCalls = 0;
   private retriedSlot: ModelCallSlot | undefined;
   private readonly toolCallOrigins = new Map<string, number>();
@@ -79,6 +81,14 @@ export class RunScope {
     const number = ++this.modelCalls;
     const stepName = modelCallStepName(this.prefix, number);
     const handle = await beginCheckpoint(this.task, stepName);
+    if (!handle.done && this.beforeLiveModelCall) {
+      try {
+        await this.beforeLiveModelCall(stepName);
+      } catch (error) {
+        this.fail(error);
+        throw error;
+      }
+    }
     return { number, stepName, handle, fingerprint };
   }
 

@@ -2,7 +2,7 @@
 // agent, enqueue time and text in their params, with their model and tool call counts.
 import type { Queryable } from '../db/database.ts';
 import { queueTable } from '../db/queue-table.ts';
-import { queuesToRead } from '../history/task-history.ts';
+import { queuesToRead, type TaskSummary } from '../history/task-history.ts';
 
 export interface RunListFilter {
   readonly queue?: string;
@@ -17,18 +17,8 @@ export interface RunListFilter {
   readonly limit?: number;
 }
 
-export interface RunListRow {
-  readonly queueName: string;
-  readonly taskID: string;
-  readonly taskName: string;
-  readonly state: string;
-  readonly attempts: number;
-  readonly enqueuedAt: Date;
-  readonly modelCalls: number;
-  readonly toolCalls: number;
-  readonly inputTokens: number;
-  readonly outputTokens: number;
-}
+/** A task as the list shows it: its summary without the run times. */
+export type RunListRow = Omit<TaskSummary, 'firstStartedAt' | 'finishedAt'>;
 
 interface Row {
   task_id: string;

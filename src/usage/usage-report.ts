@@ -3,12 +3,9 @@
 import type { Queryable } from '../db/database.ts';
 import { validateTaskID } from '../client/task-id.ts';
 import { ConfigurationError } from '../errors/configuration-error.ts';
+import { costOf, validatePrices, type ModelPrice } from './model-price.ts';
 
-/** Price of one model's tokens, per million tokens, in any one currency. */
-export interface ModelPrice {
-  readonly inputPerMillion: number;
-  readonly outputPerMillion: number;
-}
+export type { ModelPrice } from './model-price.ts';
 
 export interface UsageOptions {
   /** Only this task. */
@@ -28,6 +25,12 @@ export interface UsageTotals {
   readonly inputTokens: number;
   readonly outputTokens: number;
   readonly totalTokens: number;
+  /** Of `outputTokens`, those the model spent reasoning (0 where providers did not report them). */
+  readonly reasoningTokens: number;
+  /** Of `inputTokens`, those read from the provider's prompt cache. */
+  readonly cachedInputTokens: number;
+  /** Input tokens written to the provider's prompt cache. */
+  readonly cacheWriteTokens: number;
   /** Model calls that later attempts replayed from their checkpoints, counted once per replay. */
   readonly replayedCalls: number;
   readonly savedInputTokens: number;
@@ -59,13 +62,17 @@ interface UsageRow {
   replayed_calls: number;
   saved_input_tokens: string | number;
   saved_output_tokens: string | number;
+  reasoning_tokens: string | number;
+  cached_input_tokens: string | number;
+  cache_write_tokens: string | number;
+  saved_cached_input_tokens: string | number;
 }
 
 /** Reads the usage of the model calls that match `options`; see `Absurd.usage`. */
 export async function readUsage(database: Queryable, options: UsageOptions = {}): Promise<UsageReport> {
   const since = sinceOf(options.since);
   if (options.taskID !== undefined) validateTaskID(options.taskID);
-  validatePrices(options.prices);
+  validatePrices(options.prices, 'prices');
   const { rows } = await database.query<UsageRow>(
     `select m.queue_name, m.task_id::text as task_id, m.task_name, coalesce(m.agent, '') as agent,
             coalesce(m.provider, '') as provider, coalesce(m.model_id, '') as model_id,
@@ -74,7 +81,11 @@ export async function readUsage(database: Queryable, options: UsageOptions = {})
             coalesce(sum(m.output_tokens), 0)::bigint as output_tokens,
             coalesce(sum(m.replays), 0)::integer as replayed_calls,
             coalesce(sum(m.input_tokens * m.replays), 0)::bigint as saved_input_tokens,
-            coalesce(sum(m.output_tokens * m.replays), 0)::bigint as saved_output_tokens
+            coalesce(sum(m.output_tokens * m.replays), 0)::bigint as saved_output_tokens,
+            coalesce(sum(m.reasoning_tokens), 0)::bigint as reasoning_tokens,
+            coalesce(sum(m.cached_input_tokens), 0)::bigint as cached_input_tokens,
+            coalesce(sum(m.cache_write_tokens), 0)::bigint as cache_write_tokens,
+            coalesce(sum(m.cached_input_tokens * m.replays), 0)::bigint as saved_cached_input_tokens
      from ai_sdk_absurd.model_calls m
      where ($1::uuid is null or m.task_id = $1::uuid)
        and ($2::text is null or m.queue_name = $2)
@@ -107,46 +118,47 @@ export async function readUsage(database: Queryable, options: UsageOptions = {})
 
 function totalsOf(rows: readonly UsageRow[], prices: UsageOptions['prices']): UsageTotals {
   let modelCalls = 0;
-  let inputTokens = 0;
-  let outputTokens = 0;
   let replayedCalls = 0;
-  let savedInputTokens = 0;
-  let savedOutputTokens = 0;
+  const sums = { input: 0, output: 0, reasoning: 0, cached: 0, cacheWrite: 0, savedInput: 0, savedOutput: 0 };
   let cost: number | undefined = prices ? 0 : undefined;
   let savedCost: number | undefined = prices ? 0 : undefined;
   for (const row of rows) {
     modelCalls += row.model_calls;
-    inputTokens += Number(row.input_tokens);
-    outputTokens += Number(row.output_tokens);
     replayedCalls += row.replayed_calls;
-    savedInputTokens += Number(row.saved_input_tokens);
-    savedOutputTokens += Number(row.saved_output_tokens);
+    const paid = { inputTokens: Number(row.input_tokens), outputTokens: Number(row.output_tokens), cachedInputTokens: Number(row.cached_input_tokens) };
+    const saved = { inputTokens: Number(row.saved_input_tokens), outputTokens: Number(row.saved_output_tokens), cachedInputTokens: Number(row.saved_cached_input_tokens) };
+    sums.input += paid.inputTokens;
+    sums.output += paid.outputTokens;
+    sums.cached += paid.cachedInputTokens;
+    sums.reasoning += Number(row.reasoning_tokens);
+    sums.cacheWrite += Number(row.cache_write_tokens);
+    sums.savedInput += saved.inputTokens;
+    sums.savedOutput += saved.outputTokens;
     if (prices) {
       const price = row.model_id === null ? undefined : prices[row.model_id];
       if (!price) {
         cost = undefined;
         savedCost = undefined;
       } else if (cost !== undefined && savedCost !== undefined) {
-        cost += priced(Number(row.input_tokens), Number(row.output_tokens), price);
-        savedCost += priced(Number(row.saved_input_tokens), Number(row.saved_output_tokens), price);
+        cost += costOf(paid, price);
+        savedCost += costOf(saved, price);
       }
     }
   }
   return {
     modelCalls,
-    inputTokens,
-    outputTokens,
-    totalTokens: inputTokens + outputTokens,
+    inputTokens: sums.input,
+    outputTokens: sums.output,
+    totalTokens: sums.input + sums.output,
+    reasoningTokens: sums.reasoning,
+    cachedInputTokens: sums.cached,
+    cacheWriteTokens: sums.cacheWrite,
     replayedCalls,
-    savedInputTokens,
-    savedOutputTokens,
-    savedTokens: savedInputTokens + savedOutputTokens,
+    savedInputTokens: sums.savedInput,
+    savedOutputTokens: sums.savedOutput,
+    savedTokens: sums.savedInput + sums.savedOutput,
     ...(prices ? { cost, savedCost } : {}),
   };
-}
-
-function priced(input: number, output: number, price: ModelPrice): number {
-  return (input * price.inputPerMillion + output * price.outputPerMillion) / 1_000_000;
 }
 
 function sinceOf(since: UsageOptions['since']): Date | undefined {
@@ -159,25 +171,4 @@ function sinceOf(since: UsageOptions['since']): Date | undefined {
     });
   }
   return date;
-}
-
-function validatePrices(prices: UsageOptions['prices']): void {
-  if (prices === undefined) return;
-  const bad =
-    prices === null || typeof prices !== 'object'
-      ? ['', prices]
-      : Object.entries(prices).find(
-          ([, price]) =>
-            price === null ||
-            typeof price !== 'object' ||
-            ![price.inputPerMillion, price.outputPerMillion].every((value) => typeof value === 'number' && Number.isFinite(value) && value >= 0),
-        );
-  if (bad) {
-    throw new ConfigurationError({
-      setting: 'prices',
-      message:
-        `usage: prices must map model ids to { inputPerMillion, outputPerMillion } (numbers >= 0); ` +
-        `got ${JSON.stringify(bad[1])}${bad[0] ? ` for "${bad[0]}"` : ''}.`,
-    });
-  }
 }

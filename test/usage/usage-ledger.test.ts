@@ -7,7 +7,8 @@ import { z } from 'zod';
 import { AbsurdAgent } from '../../src/agent/absurd-agent.ts';
 import { ConfigurationError } from '../../src/errors/configuration-error.ts';
 import { readUsage } from '../../src/usage/usage-report.ts';
-import { mockUsage, openAgentHarness, scriptedModel, turnIndex, type AgentHarness } from '../agent/agent-harness.ts';
+import { MockLanguageModelV4 } from 'ai/test';
+import { generateResult, mockUsage, openAgentHarness, scriptedModel, turnIndex, type AgentHarness } from '../agent/agent-harness.ts';
 
 let harness: AgentHarness;
 before(async () => {
@@ -52,6 +53,9 @@ describe('usage', () => {
       inputTokens: 2 * perCall.input,
       outputTokens: 2 * perCall.output,
       totalTokens: 2 * (perCall.input + perCall.output),
+      reasoningTokens: 0,
+      cachedInputTokens: 0,
+      cacheWriteTokens: 0,
       replayedCalls: 1,
       savedInputTokens: perCall.input,
       savedOutputTokens: perCall.output,
@@ -69,6 +73,44 @@ describe('usage', () => {
     assert.deepEqual(tools, [{ tool_name: 'lookup', outcome: 'ok', written_by_attempt: 1 }]);
     const { rows: runs } = await harness.database.query(`select attempt, state from ai_sdk_absurd.runs where task_id = $1 order by attempt`, [taskID]);
     assert.deepEqual(runs, [{ attempt: 1, state: 'failed' }, { attempt: 2, state: 'completed' }]);
+  });
+
+  test('reasoning and cached tokens, model id and provider are recorded per call and priced per kind', async () => {
+    const usage = {
+      inputTokens: { total: 100, noCache: 30, cacheRead: 60, cacheWrite: 10 },
+      outputTokens: { total: 40, text: 15, reasoning: 25 },
+    };
+    const model = new MockLanguageModelV4({
+      provider: 'thinker.chat',
+      modelId: 'thinker-1',
+      doGenerate: async () => ({ ...generateResult({ text: 'thought' }), usage }),
+    });
+    const agent = new AbsurdAgent({ id: 'thinker', model }, harness.absurd);
+    harness.absurd.registerTask({ name: 'thinker' }, async () => ({ text: (await agent.generate({ prompt: 'go' })).text }));
+    const { taskID, snapshot } = await harness.run('thinker', {});
+    assert.equal(snapshot.state, 'completed');
+    const { rows } = await harness.database.query(
+      `select provider, model_id, input_tokens::int, output_tokens::int, reasoning_tokens::int, cached_input_tokens::int, cache_write_tokens::int
+       from ai_sdk_absurd.model_calls where task_id = $1`,
+      [taskID],
+    );
+    assert.deepEqual(rows, [
+      { provider: 'thinker.chat', model_id: 'thinker-1', input_tokens: 100, output_tokens: 40, reasoning_tokens: 25, cached_input_tokens: 60, cache_write_tokens: 10 },
+    ]);
+    const { rows: view } = await harness.database.query(
+      'select reasoning_tokens::int, cached_input_tokens::int, cache_write_tokens::int from ai_sdk_absurd.usage where task_id = $1',
+      [taskID],
+    );
+    assert.deepEqual(view, [{ reasoning_tokens: 25, cached_input_tokens: 60, cache_write_tokens: 10 }]);
+    const report = await readUsage(harness.database, {
+      taskID,
+      prices: { 'thinker-1': { inputPerMillion: 1_000_000, outputPerMillion: 2_000_000, cachedInputPerMillion: 100_000 } },
+    });
+    assert.deepEqual(
+      [report.totals.reasoningTokens, report.totals.cachedInputTokens, report.totals.cacheWriteTokens, report.totals.cost],
+      [25, 60, 10, 40 * 1 + 60 * 0.1 + 40 * 2],
+    );
+    assert.deepEqual(report.byModel.map((row) => [row.provider, row.modelId, row.reasoningTokens]), [['thinker.chat', 'thinker-1', 25]]);
   });
 
   test('filters: agent, queue, since; a model without a price leaves the cost unknown', async () => {

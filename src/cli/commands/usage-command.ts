@@ -16,7 +16,7 @@ export function registerUsageCommand(program: Command): void {
       .option('--queue <name>', 'only this queue')
       .option('--agent <name>', 'only model calls of this agent')
       .option('--since <duration>', 'only model calls of the last <duration> (e.g. 24h, 7d)', parseDuration)
-      .option('--prices <file>', 'JSON file of model id → { inputPerMillion, outputPerMillion }, to print costs', readPrices)
+      .option('--prices <file>', 'JSON file of model id → { inputPerMillion, outputPerMillion, cachedInputPerMillion? }, to print costs', readPrices)
       .option('--json', 'print JSON'),
   ).action(
     async (options: { db?: string; task?: string; queue?: string; agent?: string; since?: number; prices?: Record<string, ModelPrice>; json?: boolean }) => {
@@ -36,12 +36,14 @@ export function registerUsageCommand(program: Command): void {
 
 export function renderUsage(report: UsageReport, priced: boolean): string {
   if (report.totals.modelCalls === 0) return 'No model calls.';
-  const header = ['', 'model calls', 'input tokens', 'output tokens', 'replayed', 'tokens saved', ...(priced ? ['cost', 'saved'] : [])];
+  const header = ['', 'model calls', 'input tokens', 'cached', 'output tokens', 'reasoning', 'replayed', 'tokens saved', ...(priced ? ['cost', 'saved'] : [])];
   const line = (label: string, totals: UsageTotals) => [
     label,
     formatCount(totals.modelCalls),
     formatCount(totals.inputTokens),
+    formatCount(totals.cachedInputTokens),
     formatCount(totals.outputTokens),
+    formatCount(totals.reasoningTokens),
     formatCount(totals.replayedCalls),
     formatCount(totals.savedTokens),
     ...(priced ? [formatCost(totals.cost), formatCost(totals.savedCost)] : []),
