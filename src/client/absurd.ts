@@ -5,10 +5,10 @@ import {
   type AbsurdOptions as SdkAbsurdOptions,
   type ClaimedTask,
   type JsonValue,
+  type RetryStrategy,
   type SpawnOptions,
   type SpawnResult,
   type TaskHandler,
-  type TaskRegistrationOptions,
   type WorkerOptions,
 } from 'absurd-sdk';
 import { decideToolCall, listPendingApprovals } from '../approvals/approval-store.ts';
@@ -33,6 +33,9 @@ import { WakeSignal } from './wake-signal.ts';
 import { forkTask, type ForkTaskOptions, type ForkTaskResult } from './fork-task.ts';
 import { createTaskHandle, type TaskHandle } from './task-handle.ts';
 import { endRetries, permanentFailureReason } from './permanent-failure.ts';
+import { defaultRetryStrategy, validateRetryStrategy } from './retry-defaults.ts';
+import { assertRunVersion, validateTaskVersion } from './task-version.ts';
+import { readRegistration, withSpawnDefaults, type RegisterTaskOptions, type SpawnDefaults } from './spawn-defaults.ts';
 import { readUsage, type UsageOptions, type UsageReport } from '../usage/usage-report.ts';
 import type { UIMessageChunk } from 'ai';
 import { readStream, type ReadStreamOptions } from '../streams/read-stream.ts';
@@ -49,7 +52,21 @@ export interface AbsurdOptions extends Omit<SdkAbsurdOptions, 'db'> {
   migrate?: boolean;
   /** Largest task params or event payload accepted, in bytes of JSON (default 8 MiB). */
   maxPayloadBytes?: number;
+  /**
+   * Where workers and stream readers LISTEN for wake-ups when `db` goes through a transaction-mode pooler
+   * (PgBouncer): a direct `postgres://…` URL of the same database, or `false` to only poll. By default they
+   * LISTEN on `db`; behind such a pooler that is detected, logged once, and they poll (docs/scaling.md).
+   */
+  listenDb?: string | false;
+  /**
+   * How long a failed attempt waits before the next, for tasks spawned without a `retryStrategy`:
+   * exponential from 2 s, doubling, at most 5 minutes by default (`defaultRetryStrategy`). Failures that
+   * no retry can fix fail the task at once whatever the strategy (docs/production.md).
+   */
+  defaultRetryStrategy?: RetryStrategy;
 }
+
+export type { RegisterTaskOptions } from './spawn-defaults.ts';
 
 export interface Worker {
   close(): Promise<void>;
@@ -73,11 +90,15 @@ export class Absurd extends SdkAbsurd {
   private readonly workers = new Set<Worker>();
   /** The `log` given in the options (absurd-sdk keeps its own copy private); console by default. */
   private readonly workerLog: NonNullable<SdkAbsurdOptions['log']>;
+  private readonly defaultRetryStrategy: RetryStrategy;
+  private readonly spawnDefaults = new Map<string, SpawnDefaults>();
 
   constructor(options: AbsurdOptions | string = {}) {
     const settings: AbsurdOptions = typeof options === 'string' ? { db: options } : options;
     const queue = validateQueueName(settings.queueName ?? 'default');
-    const { database, owned } = openDatabase(settings.db);
+    const retryStrategy =
+      settings.defaultRetryStrategy === undefined ? defaultRetryStrategy : validateRetryStrategy(settings.defaultRetryStrategy, 'defaultRetryStrategy');
+    const { database, owned } = openDatabase(settings.db, { listenDb: settings.listenDb, log: settings.log });
     const userHooks: AbsurdHooks = settings.hooks ?? {};
     let readiness: Promise<void> | undefined;
     const connection: Queryable = {
@@ -107,6 +128,7 @@ export class Absurd extends SdkAbsurd {
     this.ownsDatabase = owned;
     this.maxPayloadBytes = settings.maxPayloadBytes;
     this.workerLog = settings.log ?? console;
+    this.defaultRetryStrategy = retryStrategy;
     readiness = this.readiness = prepare(database, Boolean(settings.migrate));
     // Reported on first use; avoid an unhandled rejection before that.
     this.readiness.catch(() => {});
@@ -122,15 +144,25 @@ export class Absurd extends SdkAbsurd {
    * stream error, a cancelled task) fails the execution even when the handler returns normally, so a
    * task never completes with the partial output of a run that Absurd should retry. A result that
    * Postgres cannot store (a lone surrogate, a NUL character, NaN, a BigInt) fails the execution with
-   * InvalidPayloadError; results have no size limit.
+   * InvalidPayloadError; results have no size limit. With `version`, each spawn records it and a run
+   * recorded by another version (not in `acceptVersions`) fails at once (docs/deploy.md).
+   *
+   * @example
+   * ```ts
+   * const analyse = absurd.registerTask({ name: 'analyse', version: 'v2' }, async (params: { prompt: string }) => ({ output: params.prompt }));
+   * const { taskID } = await analyse.spawn({ prompt: 'Analyse Q3 revenue' });
+   * ```
    */
-  override registerTask<P = any, R = any>(options: TaskRegistrationOptions, handler: TaskHandler<P, R>): TaskHandle<P, Awaited<R>> {
+  override registerTask<P = any, R = any>(options: RegisterTaskOptions, handler: TaskHandler<P, R>): TaskHandle<P, Awaited<R>> {
     validateName(options?.name, 'task');
     if (options.queue !== undefined) validateQueueName(options.queue);
-    const handle = createTaskHandle<P, Awaited<R>>(this, options.name, options.queue ?? this.queue);
-    super.registerTask<P, R>(options, async (params, ctx) => {
+    const { registration, defaults, versions } = readRegistration(options, this.queue);
+    this.spawnDefaults.set(options.name, defaults);
+    const handle = createTaskHandle<P, Awaited<R>>(this, options.name, defaults.queue, defaults.version);
+    super.registerTask<P, R>(registration, async (params, ctx) => {
       let result: R;
       try {
+        assertRunVersion(versions, ctx);
         result = await handler(params, ctx);
       } catch (error) {
         await this.failPermanently(error);
@@ -178,10 +210,11 @@ export class Absurd extends SdkAbsurd {
    * if (done.state === 'completed') console.log(done.result.output);
    * ```
    */
-  task<P = any, R = any>(options: { readonly name: string; readonly queue?: string }): TaskHandle<P, R> {
+  task<P = any, R = any>(options: { readonly name: string; readonly queue?: string; readonly version?: string }): TaskHandle<P, R> {
     validateName(options?.name, 'task');
     const queue = options.queue === undefined ? this.queue : validateQueueName(options.queue);
-    return createTaskHandle<P, R>(this, options.name, queue);
+    const version = options.version === undefined ? undefined : validateTaskVersion(options.version);
+    return createTaskHandle<P, R>(this, options.name, queue, version);
   }
 
   /**
@@ -212,11 +245,16 @@ export class Absurd extends SdkAbsurd {
     return readUsage(this.database, options);
   }
 
-  override async spawn<P = any>(taskName: string, params: P, options?: SpawnOptions): Promise<SpawnResult> {
+  /**
+   * Spawns as absurd-sdk does; a spawn without `retryStrategy` gets the task's or the client's default
+   * (exponential backoff), and a task registered with a `version` records it.
+   */
+  override async spawn<P = any>(taskName: string, params: P, options?: SpawnOptions & { version?: string }): Promise<SpawnResult> {
     validateName(taskName, 'task');
     if (options?.queue !== undefined) validateQueueName(options.queue);
+    const spawnOptions = withSpawnDefaults(options, this.spawnDefaults.get(taskName), this.defaultRetryStrategy);
     validatePayload(params, { subject: `Params of task "${taskName}"`, maxBytes: this.maxPayloadBytes });
-    return super.spawn(taskName, params, options);
+    return super.spawn(taskName, params, spawnOptions);
   }
 
   override async emitEvent(eventName: string, payload?: JsonValue, queueName?: string): Promise<void> {

@@ -15,6 +15,7 @@ const permanentLibraryErrors = new Set([
   'AiSdkAbsurdCheckpointCodecError',
   'AiSdkAbsurdCheckpointSizeError',
   'AiSdkAbsurdSchemaVersionError',
+  'AiSdkAbsurdBudgetExceededError',
 ]);
 
 /** The AI SDK's errors that no retry fixes: a missing key, a bad argument, an unknown model or feature. */

@@ -14,6 +14,8 @@ export interface TaskHandle<P, R> {
   readonly name: string;
   /** The queue the task runs on. */
   readonly queue: string;
+  /** The version of the task's code that spawns record, when the handle has one (docs/deploy.md). */
+  readonly version?: string;
   /** Spawns the task; `options.queue` defaults to the task's queue. */
   spawn(params: P, options?: SpawnOptions): Promise<SpawnResult>;
   /** The current state of a task spawned from this handle, or null when no such task exists. */
@@ -24,16 +26,18 @@ export interface TaskHandle<P, R> {
 
 /** What a handle needs of the client. */
 export interface TaskHandleClient {
-  spawn(taskName: string, params: unknown, options?: SpawnOptions): Promise<SpawnResult>;
+  spawn(taskName: string, params: unknown, options?: SpawnOptions & { version?: string }): Promise<SpawnResult>;
   fetchTaskResult(taskID: string, options?: { queue?: string }): Promise<TaskResultSnapshot | null>;
   awaitTaskResult(taskID: string, options?: { queue?: string; timeout?: number }): Promise<TaskResultSnapshot>;
 }
 
-export function createTaskHandle<P, R>(client: TaskHandleClient, name: string, queue: string): TaskHandle<P, R> {
+export function createTaskHandle<P, R>(client: TaskHandleClient, name: string, queue: string, version?: string): TaskHandle<P, R> {
   return {
     name,
     queue,
-    spawn: (params, options) => client.spawn(name, params, { ...options, queue: options?.queue ?? queue }),
+    ...(version === undefined ? {} : { version }),
+    spawn: (params, options) =>
+      client.spawn(name, params, { ...options, queue: options?.queue ?? queue, ...(version === undefined ? {} : { version }) }),
     fetchResult: async (taskID) => (await client.fetchTaskResult(taskID, { queue })) as TypedTaskResult<R> | null,
     awaitResult: async (taskID, options) =>
       (await client.awaitTaskResult(taskID, { queue, ...(options?.timeout === undefined ? {} : { timeout: options.timeout }) })) as TypedTaskResult<R>,

@@ -20,7 +20,7 @@ describe('Absurd client', () => {
   });
 
   test('runs the tutorial shape end to end', async () => {
-    const absurd = new Absurd({ db: database.db, queueName: uniqueQueueName() });
+    const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.db, queueName: uniqueQueueName() });
     try {
       absurd.registerTask({ name: 'double' }, async (params: { value: number }, ctx) => {
         const doubled = await ctx.step('double', async () => params.value * 2);
@@ -38,7 +38,7 @@ describe('Absurd client', () => {
   test('exposes the current task to code inside the handler and composes with user hooks', async () => {
     const seen: CurrentTask[] = [];
     const hookCalls: string[] = [];
-    const absurd = new Absurd({
+    const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' },
       db: database.db,
       queueName: uniqueQueueName(),
       hooks: {
@@ -81,7 +81,7 @@ describe('Absurd client', () => {
   });
 
   test('an idle worker starts new work on a notification, without waiting for its poll interval', async () => {
-    const absurd = new Absurd({ db: database.db, queueName: uniqueQueueName() });
+    const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.db, queueName: uniqueQueueName() });
     const started = Promise.withResolvers<string>();
     try {
       absurd.registerTask({ name: 'ping' }, async (_params, ctx) => {
@@ -102,13 +102,13 @@ describe('Absurd client', () => {
   });
 
   test('rejects invalid queue names with a clear error before any SQL is sent', async () => {
-    assert.throws(() => new Absurd({ db: database.db, queueName: '' }), ConfigurationError);
+    assert.throws(() => new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.db, queueName: '' }), ConfigurationError);
     assert.throws(
-      () => new Absurd({ db: database.db, queueName: 'q'.repeat(58) }),
+      () => new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.db, queueName: 'q'.repeat(58) }),
       (error: unknown) => error instanceof ConfigurationError && /58 bytes in UTF-8, over the limit of 57/.test(error.message),
     );
-    assert.throws(() => new Absurd({ db: database.db, queueName: 'bad\u0000name' }), /control characters/);
-    const absurd = new Absurd({ db: database.db, queueName: uniqueQueueName() });
+    assert.throws(() => new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.db, queueName: 'bad\u0000name' }), /contains a NUL character/);
+    const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.db, queueName: uniqueQueueName() });
     try {
       await assert.rejects(absurd.createQueue('é'.repeat(29)), /over the limit of 57/);
       // 57 bytes of multi-byte characters is fine, and hostile names are quoted, never executed.
@@ -123,7 +123,7 @@ describe('Absurd client', () => {
 
   test('refuses task params and event payloads Postgres could not store, and stores nothing', async () => {
     const queueName = uniqueQueueName();
-    const absurd = new Absurd({ db: database.db, queueName, maxPayloadBytes: 1024 * 1024 });
+    const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.db, queueName, maxPayloadBytes: 1024 * 1024 });
     try {
       absurd.registerTask({ name: 'noop' }, async () => null);
       await absurd.createQueue();
@@ -156,7 +156,7 @@ describe('Absurd client', () => {
     const consoleError = console.error;
     console.error = (...args: unknown[]) => printed.push(args);
     // A queue that does not exist makes every poll fail, which the worker loop reports to onError.
-    const absurd = new Absurd({ db: database.db, queueName: uniqueQueueName('missing'), log });
+    const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.db, queueName: uniqueQueueName('missing'), log });
     try {
       const worker = await absurd.startWorker({ pollInterval: 0.01 });
       const deadline = Date.now() + 20_000;
@@ -173,7 +173,7 @@ describe('Absurd client', () => {
   });
 
   test('names a missing queue and how to create it', async () => {
-    const absurd = new Absurd({ db: database.db, queueName: uniqueQueueName('missing') });
+    const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.db, queueName: uniqueQueueName('missing') });
     try {
       absurd.registerTask({ name: 'noop' }, async () => null);
       await assert.rejects(absurd.spawn('noop', {}), (error: unknown) => {
@@ -197,7 +197,7 @@ describe('pglite: URLs', () => {
   });
 
   test('pglite:memory gives a migrated embedded database', async () => {
-    const absurd = new Absurd({ db: 'pglite:memory', queueName: 'agents' });
+    const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: 'pglite:memory', queueName: 'agents' });
     try {
       await absurd.createQueue();
       assert.deepEqual(await absurd.listQueues(), ['agents']);
@@ -208,8 +208,8 @@ describe('pglite: URLs', () => {
 
   test('clients in one process share a directory, and its data survives reopening', async () => {
     const url = `pglite:${join(directory, 'shared')}`;
-    const producer = new Absurd({ db: url, queueName: 'agents' });
-    const consumer = new Absurd({ db: url, queueName: 'agents' });
+    const producer = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: url, queueName: 'agents' });
+    const consumer = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: url, queueName: 'agents' });
     let taskID: string;
     try {
       consumer.registerTask({ name: 'greet' }, async (params: { name: string }) => `hello ${params.name}`);
@@ -220,7 +220,7 @@ describe('pglite: URLs', () => {
       await producer.close();
       await consumer.close();
     }
-    const reopened = new Absurd({ db: url, queueName: 'agents' });
+    const reopened = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: url, queueName: 'agents' });
     try {
       assert.deepEqual(await reopened.fetchTaskResult(taskID), { state: 'completed', result: 'hello Ada' });
     } finally {
@@ -229,11 +229,11 @@ describe('pglite: URLs', () => {
   });
 
   test('rejects URLs it does not understand with the accepted forms', () => {
-    assert.throws(() => new Absurd({ db: 'mysql://localhost/db' }), (error: unknown) => {
+    assert.throws(() => new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: 'mysql://localhost/db' }), (error: unknown) => {
       assert.ok(error instanceof ConfigurationError);
       assert.match(error.message, /pglite:\.\/path\/to\/dir/);
       return true;
     });
-    assert.throws(() => new Absurd({ db: 'pglite:' }), /names no location/);
+    assert.throws(() => new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: 'pglite:' }), /names no location/);
   });
 });

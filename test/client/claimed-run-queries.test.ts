@@ -21,7 +21,7 @@ describe('queries of a claimed run', () => {
 
   test('a new step costs one statement: its lookup is answered from the load while the lease holds', async () => {
     const recording = recordingDatabase(testDatabase.db);
-    const absurd = new Absurd({ db: recording.database, queueName: uniqueQueueName('steps'), log: quietLog });
+    const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: recording.database, queueName: uniqueQueueName('steps'), log: quietLog });
     let executions = 0;
     const ran: string[] = [];
     absurd.registerTask({ name: 'three-steps' }, async (_params, ctx) => {
@@ -55,7 +55,7 @@ describe('queries of a claimed run', () => {
 
   test('the replay load sees what the public function returns: older attempts yes, newer attempts no', async () => {
     const queueName = uniqueQueueName('visibility');
-    const absurd = new Absurd({ db: testDatabase.db, queueName, log: quietLog });
+    const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: testDatabase.db, queueName, log: quietLog });
     const seen: Array<Record<string, unknown>> = [];
     absurd.registerTask({ name: 'attempts' }, async (_params, ctx) => {
       const first = await ctx.step('first', async () => ({ attempt: 'first' }));
@@ -104,8 +104,8 @@ describe('queries of a claimed run', () => {
   test('once the lease may have expired, a lookup asks the database and finds what a later attempt wrote', async () => {
     const queueName = uniqueQueueName('expired');
     const recording = recordingDatabase(testDatabase.db);
-    const stale = new Absurd({ db: recording.database, queueName, log: quietLog });
-    const other = new Absurd({ db: testDatabase.db, queueName, log: quietLog });
+    const stale = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: recording.database, queueName, log: quietLog });
+    const other = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: testDatabase.db, queueName, log: quietLog });
     const ran: string[] = [];
     stale.registerTask({ name: 'slow' }, async (_params, ctx) => {
       await ctx.step('before', async () => 'stale');

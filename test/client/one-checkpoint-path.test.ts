@@ -52,8 +52,8 @@ describe('one checkpoint path', () => {
 
   test('an agent run that outlived its lease replays what the newer attempt did: no model call, no tool run again', async () => {
     const queueName = uniqueQueueName('stale');
-    const stale = new Absurd({ db: database.db, queueName, log: quietLog });
-    const newer = new Absurd({ db: database.db, queueName, log: quietLog });
+    const stale = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.db, queueName, log: quietLog });
+    const newer = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.db, queueName, log: quietLog });
     const modelCalls: string[] = [];
     const toolRuns: string[] = [];
     const model = scriptedModel(modelCalls);
@@ -93,7 +93,7 @@ describe('one checkpoint path', () => {
 
   test('while the lease holds, an agent checkpoint never written costs no statement; once it may have expired, one', async () => {
     const recording = recordingDatabase(database.db);
-    const absurd = new Absurd({ db: recording.database, queueName: uniqueQueueName('rule'), log: quietLog });
+    const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: recording.database, queueName: uniqueQueueName('rule'), log: quietLog });
     const seen: Array<{ done: boolean; lookups: number }> = [];
     absurd.registerTask({ name: 'look' }, async () => {
       const task = getCurrentTask()!;

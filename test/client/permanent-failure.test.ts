@@ -15,7 +15,7 @@ let database: TestDatabase;
 let absurd: Absurd;
 before(async () => {
   database = await createTestDatabase();
-  absurd = new Absurd({ db: database.db, queueName: uniqueQueueName('permanent'), log });
+  absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.db, queueName: uniqueQueueName('permanent'), log });
   await absurd.createQueue();
 });
 after(async () => {

@@ -11,7 +11,7 @@ let database: TestDatabase;
 let absurd: Absurd;
 before(async () => {
   database = await createTestDatabase();
-  absurd = new Absurd({ db: database.db, queueName: uniqueQueueName('typed'), log: silentLog });
+  absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.db, queueName: uniqueQueueName('typed'), log: silentLog });
   await absurd.createQueue();
 });
 after(async () => {
@@ -51,7 +51,7 @@ test('registerTask returns a handle whose spawn and results are typed from the h
 });
 
 test('absurd.task() gives a web process the same typed handle without the handler', async () => {
-  const web = new Absurd({ db: database.db, queueName: absurd.queue, log: silentLog });
+  const web = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.db, queueName: absurd.queue, log: silentLog });
   try {
     const analyse = web.task<AnalyseParams, AnalyseResult>({ name: 'analyse' });
     const { taskID } = await analyse.spawn({ prompt: 'one two' });

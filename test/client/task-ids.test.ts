@@ -23,7 +23,7 @@ describe('task ids', () => {
   let absurd: Absurd;
   before(async () => {
     database = await createTestDatabase();
-    absurd = new Absurd({ db: database.db, queueName: uniqueQueueName('ids') });
+    absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.db, queueName: uniqueQueueName('ids') });
     await absurd.createQueue();
   });
   after(async () => {
