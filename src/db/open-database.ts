@@ -3,9 +3,13 @@ import type { PGlite } from '@electric-sql/pglite';
 import { ConfigurationError } from '../errors/configuration-error.ts';
 import { isDatabase, isPGlite, type Database } from './database.ts';
 import { createPGliteDatabase } from './pglite-database.ts';
-import { createPostgresDatabase } from './postgres-database.ts';
+import { createPostgresDatabase, type PostgresDatabaseOptions } from './postgres-database.ts';
+import { redactUrl } from './redact-url.ts';
+import type { PostgresPool } from './postgres-pool.ts';
 
-export type DatabaseSource = string | pg.Pool | PGlite | Database;
+export { redactUrl };
+
+export type DatabaseSource = string | PostgresPool | PGlite | Database;
 
 /** The database URL used when none is given, read the way absurd-sdk reads it. */
 export function defaultDatabaseUrl(): string {
@@ -22,12 +26,13 @@ export function defaultDatabaseUrl(): string {
  */
 export function openDatabase(
   source: DatabaseSource | undefined,
-  options: { migrate?: boolean } = {},
+  options: { migrate?: boolean } & Pick<PostgresDatabaseOptions, 'listenDb' | 'log'> = {},
 ): { database: Database; owned: boolean } {
+  const listening = { listenDb: validateListenDb(options.listenDb), log: options.log };
   const resolved = source ?? defaultDatabaseUrl();
   if (isDatabase(resolved)) return { database: resolved, owned: false };
   if (isPGlite(resolved)) return { database: createPGliteDatabase(resolved, options), owned: true };
-  if (resolved instanceof pg.Pool) return { database: createPostgresDatabase(resolved, { owned: false }), owned: true };
+  if (resolved instanceof pg.Pool) return { database: createPostgresDatabase(resolved, { ...listening, owned: false }), owned: true };
   if (typeof resolved !== 'string') {
     throw new ConfigurationError({
       setting: 'db',
@@ -36,12 +41,24 @@ export function openDatabase(
   }
   const pgliteLocation = parsePGliteUrl(resolved);
   if (pgliteLocation !== undefined) return { database: createPGliteDatabase(pgliteLocation, options), owned: true };
-  if (/^postgres(ql)?:\/\//i.test(resolved)) return { database: createPostgresDatabase(resolved), owned: true };
+  if (/^postgres(ql)?:\/\//i.test(resolved)) return { database: createPostgresDatabase(resolved, listening), owned: true };
   throw new ConfigurationError({
     setting: 'db',
     message:
       `Unrecognised database URL "${redactUrl(resolved)}". Use postgres://user@host:5432/db for Postgres, ` +
       `pglite:./path/to/dir for an embedded database on disk, or pglite:memory for an in-memory one.`,
+  });
+}
+
+/** A `listenDb` must name a Postgres server directly: LISTEN through a URL of another kind cannot work. */
+function validateListenDb(listenDb: unknown): string | false | undefined {
+  if (listenDb === undefined || listenDb === false) return listenDb;
+  if (typeof listenDb === 'string' && /^postgres(ql)?:\/\//i.test(listenDb)) return listenDb;
+  throw new ConfigurationError({
+    setting: 'listenDb',
+    message:
+      'The listenDb option must be a postgres:// URL of a direct (unpooled) connection to the same database, ' +
+      'or false to poll without LISTEN.',
   });
 }
 
@@ -56,8 +73,4 @@ export function parsePGliteUrl(url: string): string | undefined {
     });
   }
   return location === 'memory' || location === ':memory:' ? 'memory' : location;
-}
-
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 }
