@@ -5,23 +5,27 @@
 //
 //   npm run bench                        everything (a few minutes on 2 cores)
 //   npm run bench -- --quick             fewer samples, for a smoke check
-//   npm run bench -- --only peers,codec  some sections (codec, schema, agent, peers, throughput, streams, multi-agent)
+//   npm run bench -- --only peers,codec  some sections (codec, schema, raw-sdk, agent, peers, throughput, streams, multi-agent, ledger, scaling)
 //   npm run bench -- --no-docs           leave docs/performance.md alone
 //
 // The Postgres server is BENCH_DATABASE_URL, then TEST_DATABASE_URL, then postgres://postgres@127.0.0.1:5432/postgres;
 // each benchmark works in scratch databases it creates there and drops.
 import { mkdir, writeFile } from 'node:fs/promises';
+import { redactUrl } from '../src/db/redact-url.ts';
 import { runAgentBenchmarks } from './agent.bench.ts';
 import { runCodecBenchmarks } from './codec.bench.ts';
+import { runLedgerBenchmarks } from './ledger.bench.ts';
 import { runMultiAgentBenchmarks } from './multi-agent.bench.ts';
 import { runPeerBenchmarks } from './peers/peer-comparison.bench.ts';
 import { benchmarkServerUrl, serverVersion } from './peers/scratch-database.ts';
 import { describeMachine, goalRows, renderNumbersSection, updatePerformanceDoc, type BenchmarkReport } from './report.ts';
+import { runRawSdkBenchmarks } from './raw-sdk.bench.ts';
 import { runSchemaBenchmarks } from './schema.bench.ts';
 import { runStreamBenchmarks } from './stream.bench.ts';
 import { runThroughputBenchmarks } from './throughput.bench.ts';
+import { quickScalingOptions, runScalingBenchmarks } from './scaling.bench.ts';
 
-const sectionNames = ['codec', 'schema', 'agent', 'peers', 'throughput', 'streams', 'multi-agent'] as const;
+const sectionNames = ['codec', 'schema', 'raw-sdk', 'agent', 'peers', 'throughput', 'streams', 'multi-agent', 'ledger', 'scaling'] as const;
 type SectionName = (typeof sectionNames)[number];
 
 interface Arguments {
@@ -54,7 +58,7 @@ async function main(): Promise<void> {
   const postgresVersion = await serverVersion(databaseUrl);
   if (!postgresVersion) {
     throw new Error(
-      `Cannot reach Postgres at ${databaseUrl.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')}. ` +
+      `Cannot reach Postgres at ${redactUrl(databaseUrl)}. ` +
         'Start it, or point BENCH_DATABASE_URL at a server where databases may be created.',
     );
   }
@@ -88,6 +92,9 @@ async function main(): Promise<void> {
         : { databaseUrl },
     ),
   );
+  await run('raw-sdk', () =>
+    runRawSdkBenchmarks(quick ? { databaseUrl, functionSamples: 300, stepSamples: 300, claimBacklogs: [10, 5_000], claimSamples: 100, drainTasks: 300 } : { databaseUrl }),
+  );
   await run('agent', () => runAgentBenchmarks(quick ? { databaseUrl, rounds: 8, warmupRounds: 2 } : { databaseUrl }));
   // The agent section measures AbsurdAgent on PGlite; the peer comparison keeps to the server both share.
   await run('peers', () =>
@@ -102,6 +109,10 @@ async function main(): Promise<void> {
     runStreamBenchmarks(quick ? { databaseUrl, rounds: 6, warmupRounds: 2, latencySamples: 40 } : { databaseUrl }),
   );
   await run('multi-agent', () => runMultiAgentBenchmarks({ databaseUrl, samples: quick ? 10 : 40 }));
+  await run('ledger', () => runLedgerBenchmarks(quick ? { databaseUrl, runs: 8, samples: 10 } : { databaseUrl }));
+  await run('scaling', () =>
+    runScalingBenchmarks(quick ? { databaseUrl, ...quickScalingOptions } : { databaseUrl }),
+  );
 
   console.log(`\n== summary (${((performance.now() - started) / 1_000).toFixed(0)} s) ==`);
   console.log(`${report.machine.cpuModel}, ${report.machine.cores} cores, ${report.machine.memoryGiB} GiB, Node ${report.machine.node}, PostgreSQL ${report.machine.postgres}`);

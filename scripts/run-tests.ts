@@ -1,34 +1,34 @@
 // Runs every unit suite (src/**/*.test.ts) and cross-module suite (test/**/*.test.ts) with Node's
 // test runner. Suites use embedded PGlite unless TEST_DATABASE_URL names a Postgres server.
-// The suite that restarts the Postgres server runs on its own, after the others, so that no other
-// suite loses its connections to that restart.
+// Unit suites open no database, so they run first and on their own (the fast lane, `npm run test:unit`),
+// and a unit suite that reaches for a test database fails. The suite that restarts the Postgres server
+// runs on its own, after the others, so that no other suite loses its connections to that restart.
 import { spawnSync } from 'node:child_process';
 import { globSync } from 'node:fs';
+import { redactUrl } from '../src/db/redact-url.ts';
 
 const extraArguments = process.argv.slice(2);
 const patterns = extraArguments.filter((argument) => !argument.startsWith('-'));
 const flags = extraArguments.filter((argument) => argument.startsWith('-'));
 const serverRestartSuite = 'test/chaos/postgres-restart.test.ts';
-const backend = process.env.TEST_DATABASE_URL ? `Postgres (${redact(process.env.TEST_DATABASE_URL)})` : 'embedded PGlite';
+const backend = process.env.TEST_DATABASE_URL ? `Postgres (${redactUrl(process.env.TEST_DATABASE_URL)})` : 'embedded PGlite';
 console.log(`ai-sdk-absurd tests against ${backend}`);
 
-const everySuite = [...globSync('src/**/*.test.ts'), ...globSync('test/**/*.test.ts')].sort();
+const unitSuites = globSync('src/**/*.test.ts').sort();
+const crossModuleSuites = globSync('test/**/*.test.ts').sort();
 const runs =
   patterns.length > 0
     ? [patterns]
-    : [everySuite.filter((file) => file !== serverRestartSuite), [serverRestartSuite]];
+    : [unitSuites, crossModuleSuites.filter((file) => file !== serverRestartSuite), [serverRestartSuite]];
 
 let status = 0;
 for (const files of runs) {
+  const unitLane = files.every((file) => globSync(file).every((match) => match.startsWith('src/')));
   const result = spawnSync(
     process.execPath,
     ['--test', '--test-concurrency=2', '--test-timeout=240000', ...flags, ...files],
-    { stdio: 'inherit', env: process.env },
+    { stdio: 'inherit', env: unitLane ? { ...process.env, AI_SDK_ABSURD_UNIT_LANE: '1' } : process.env },
   );
   if ((result.status ?? 1) !== 0) status = result.status ?? 1;
 }
 process.exit(status);
-
-function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
-}

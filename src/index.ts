@@ -5,7 +5,7 @@
  * call, tool call and MCP call becomes a checkpoint; a crashed run resumes without repeating them.
  * @module
  */
-export { Absurd, wakeupChannel, type AbsurdOptions, type Worker } from './client/absurd.ts';
+export { Absurd, wakeupChannel, type AbsurdOptions, type RegisterTaskOptions, type Worker } from './client/absurd.ts';
 import { Absurd as AbsurdClient } from './client/absurd.ts';
 import { getCurrentTask as currentTaskOfContext, type CurrentTask as TaskOfContext } from './client/current-task.ts';
 
@@ -45,7 +45,7 @@ export {
   type ReplayDivergencePolicy,
   type ToolCallCheckpoint,
 } from './agent/index.ts';
-export { durableMCPClient, type DurableMCPClient, type DurableMCPClientOptions } from './agent/durable-mcp-client.ts';
+export { durableMCPClient, type DurableMCPClient, type DurableMCPClientOptions, type MCPClientConnection } from './agent/durable-mcp-client.ts';
 
 export type { ApproveToolCallOptions, PendingApproval, ToolApprovalDecision } from './approvals/tool-approval.ts';
 
@@ -84,6 +84,10 @@ export { type StreamResponseOptions } from './streams/stream-response.ts';
 export * from './tools/index.ts';
 export { startDashboard, type DashboardOptions, type RunningDashboard } from './dashboard/start-dashboard.ts';
 export { readUsage, type ModelPrice, type UsageOptions, type UsageReport, type UsageTotals } from './usage/usage-report.ts';
+export type { AgentBudget } from './usage/agent-budget.ts';
 export { type ForkTaskOptions, type ForkTaskResult, type ForkOrigin } from './client/fork-task.ts';
 export { type TaskHandle, type TypedTaskResult } from './client/task-handle.ts';
 export { markPermanent, permanentFailureReason } from './client/permanent-failure.ts';
+export { defaultRetryStrategy } from './client/retry-defaults.ts';
+export type { PostgresClient, PostgresPool } from './db/postgres-pool.ts';
+export { versionedQueueName, taskVersion, taskVersionHeader } from './client/task-version.ts';

@@ -5,7 +5,7 @@ import { gateway, wrapLanguageModel, type LanguageModel } from 'ai';
 import type { LanguageModelV4 } from '@ai-sdk/provider';
 import { ConfigurationError } from '../errors/configuration-error.ts';
 import { emitDemoEvent } from './demo-events.ts';
-import { digestOf } from './scripted-conversation.ts';
+import { shortHash } from './model-conversation.ts';
 
 export type DemoModelChoice =
   | { readonly kind: 'scripted'; readonly modelId: string; readonly baseURL: string }
@@ -55,7 +55,7 @@ export async function createDemoModel(choice: DemoModelChoice): Promise<Language
       async wrapGenerate({ doGenerate, params }) {
         calls += 1;
         const call = calls;
-        const promptDigest = digestOf(JSON.stringify(params.prompt));
+        const promptDigest = shortHash(JSON.stringify(params.prompt), 16);
         emitDemoEvent({ type: 'model-call-started', call, promptDigest });
         const started = performance.now();
         const result = await doGenerate();

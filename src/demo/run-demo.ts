@@ -5,6 +5,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Absurd } from '../client/absurd.ts';
+import { redactUrl } from '../db/redact-url.ts';
 import { readTaskTimeline } from '../history/task-history.ts';
 import type { DemoEvent } from './demo-events.ts';
 import { collectDemoChecks } from './demo-evidence.ts';
@@ -71,7 +72,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoOutcome> {
   print(`  model:    ${describeDemoModel(picked)}`);
   const where = databaseUrl.startsWith('pglite:')
     ? `embedded PGlite in ${databaseUrl.slice('pglite:'.length)} (no server needed)`
-    : databaseUrl.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+    : redactUrl(databaseUrl);
   print(`  database: ${where}`);
   print('');
 

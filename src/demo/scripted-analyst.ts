@@ -1,12 +1,8 @@
 // The demo's scripted model: a revenue analyst that looks up every quarter the user names with parallel
 // `getRevenue` calls, hands a one-sentence summary to the other tool it is offered (`recordNote` in the demo;
 // any tool taking `{ text }`), then writes a short report from the tool results.
-import type { ScriptedConversation } from './scripted-conversation.ts';
-
-export interface ScriptedReply {
-  readonly text?: string;
-  readonly toolCalls?: ReadonlyArray<{ readonly toolName: string; readonly input: Record<string, unknown> }>;
-}
+import type { ModelConversation } from './model-conversation.ts';
+import type { ScriptedReply } from './openai-wire-format.ts';
 
 /** Quarters named in a prompt (`Q1`…`Q4`) in order of first mention; `Q1` when none is named. */
 export function quartersIn(prompt: string): string[] {
@@ -14,7 +10,7 @@ export function quartersIn(prompt: string): string[] {
   return quarters.length > 0 ? quarters : ['Q1'];
 }
 
-export function scriptedAnalystReply(conversation: ScriptedConversation): ScriptedReply {
+export function scriptedAnalystReply(conversation: ModelConversation): ScriptedReply {
   if (!conversation.toolNames.includes('getRevenue')) {
     return { text: 'I am the scripted analyst of the demo: give me a getRevenue tool and name some quarters.' };
   }
@@ -56,7 +52,8 @@ function formatMoney(amount: number): string {
   return amount >= 1_000_000 ? `$${(amount / 1_000_000).toFixed(2)}M` : `$${amount.toLocaleString('en-US')}`;
 }
 
-function readQuarter(input: string): string {
+/** The quarter a `getRevenue` call asked for, from its JSON arguments; empty when they name none. */
+export function readQuarter(input: string): string {
   try {
     return String((JSON.parse(input) as { quarter?: unknown }).quarter ?? '').toUpperCase();
   } catch {

@@ -1,5 +1,6 @@
 export { AiSdkAbsurdError } from './ai-sdk-absurd-error.ts';
 export { ApprovalError, type ApprovalErrorReason } from './approval-error.ts';
+export { BudgetExceededError, type BudgetLimits, type BudgetSpent } from './budget-exceeded-error.ts';
 export { CheckpointCodecError } from './checkpoint-codec-error.ts';
 export { CheckpointSizeError } from './checkpoint-size-error.ts';
 export { ConfigurationError } from './configuration-error.ts';

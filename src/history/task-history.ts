@@ -65,8 +65,6 @@ export interface TaskTimeline {
   readonly approvals: readonly ApprovalRecord[];
 }
 
-
-
 export async function listQueueNames(database: Queryable): Promise<string[]> {
   const { rows } = await database.query<{ queue_name: string }>('select queue_name from absurd.queues order by queue_name');
   return rows.map((row) => row.queue_name);
@@ -121,14 +119,10 @@ export async function listRecentTasks(
   const summaries: TaskSummary[] = [];
   for (const queueName of queues) {
     const { rows } = await database.query<TaskRow>(
-      `select t.task_id::text as task_id, t.task_name, t.state, t.attempts, t.enqueue_at, t.first_started_at,
-              t.cancelled_at, t.params, t.completed_payload,
-              (select max(coalesce(r.completed_at, r.failed_at)) from ${queueTable('r', queueName)} r
-                where r.task_id = t.task_id) as finished_at
-       from ${queueTable('t', queueName)} t
-       where ($1::text is null or t.state = $1)
-       order by t.enqueue_at desc, t.task_id desc
-       limit $2`,
+      selectTaskRows(
+        queueName,
+        'where ($1::text is null or t.state = $1) order by t.enqueue_at desc, t.task_id desc limit $2',
+      ),
       [options.state ?? null, limit],
     );
     const checkpoints = await readCheckpoints(database, queueName, rows.map((row) => row.task_id));
@@ -148,14 +142,7 @@ export async function readTaskTimeline(
   if (!isTaskID(taskID)) return undefined;
   const queues = await queuesToRead(database, options.queue);
   for (const queueName of queues) {
-    const { rows } = await database.query<TaskRow>(
-      `select t.task_id::text as task_id, t.task_name, t.state, t.attempts, t.enqueue_at, t.first_started_at,
-              t.cancelled_at, t.params, t.completed_payload,
-              (select max(coalesce(r.completed_at, r.failed_at)) from ${queueTable('r', queueName)} r
-                where r.task_id = t.task_id) as finished_at
-       from ${queueTable('t', queueName)} t where t.task_id = $1::uuid`,
-      [taskID],
-    );
+    const { rows } = await database.query<TaskRow>(selectTaskRows(queueName, 'where t.task_id = $1::uuid'), [taskID]);
     const row = rows[0];
     if (!row) continue;
     const { rows: runRows } = await database.query<RunRow>(
@@ -200,6 +187,15 @@ interface TaskRow {
   finished_at: Date | null;
   params: unknown;
   completed_payload: unknown;
+}
+
+/** The columns of a `TaskRow` from one queue's task table (alias `t`), with `rest` after its from clause. */
+function selectTaskRows(queueName: string, rest: string): string {
+  return `select t.task_id::text as task_id, t.task_name, t.state, t.attempts, t.enqueue_at, t.first_started_at,
+                 t.cancelled_at, t.params, t.completed_payload,
+                 (select max(coalesce(r.completed_at, r.failed_at)) from ${queueTable('r', queueName)} r
+                   where r.task_id = t.task_id) as finished_at
+          from ${queueTable('t', queueName)} t ${rest}`;
 }
 
 interface RunRow {

@@ -25,7 +25,10 @@ export function standaloneScope(name: string, parentScope?: string): string {
   return parentScope ? `${parentScope}/${name}` : name;
 }
 
-/** Checkpoint of the `modelCall`-th model call (1-based) of a scope. */
+/**
+ * Checkpoint of the `modelCall`-th model-call slot a scope reserved (1-based). Slots are counted when a call
+ * starts, not when it completes; a retry of a call that failed before its checkpoint reuses that call's slot.
+ */
 export function modelCallStepName(scope: string, modelCall: number): string {
   return `${scope}/model:${modelCall}`;
 }

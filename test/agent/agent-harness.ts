@@ -107,7 +107,7 @@ export async function openAgentHarness(): Promise<AgentHarness> {
   const database = await createTestDatabase();
   const crash = new CrashSwitch();
   const { database: opened } = openDatabase(database.db);
-  const absurd = new Absurd({ db: crash.wrap(opened), queueName: uniqueQueueName('agent'), log: silentLog });
+  const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: crash.wrap(opened), queueName: uniqueQueueName('agent'), log: silentLog });
   await absurd.createQueue();
   return {
     database,

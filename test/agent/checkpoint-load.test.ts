@@ -18,7 +18,7 @@ after(async () => {
 
 test('each execution loads its checkpoints exactly once, and a resumed run replays from that load', async () => {
   const recording = recordingDatabase(database.db);
-  const absurd = new Absurd({ db: recording.database, queueName: uniqueQueueName('load'), log: { ...console, error() {} } });
+  const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: recording.database, queueName: uniqueQueueName('load'), log: { ...console, error() {} } });
   let modelCalls = 0;
   const model = new MockLanguageModelV4({
     doGenerate: async () => {

@@ -48,7 +48,7 @@ describe('durable tool approval', () => {
   });
 
   async function setup(settings: { approvals?: 'suspend' | 'return'; approvalTimeout?: any } = {}) {
-    const absurd = new Absurd({ db: database.db, queueName: uniqueQueueName('approve') });
+    const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.db, queueName: uniqueQueueName('approve') });
     const { model, prompts } = refundModel();
     const refunds: number[] = [];
     const agent = new AbsurdAgent(
@@ -171,7 +171,7 @@ describe('durable tool approval', () => {
   });
 
   test('invalid approval settings fail at construction with the fix', () => {
-    const absurd = new Absurd({ db: database.db, queueName: 'unused' });
+    const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.db, queueName: 'unused' });
     const model = refundModel().model;
     assert.throws(() => new AbsurdAgent({ id: 'a', model, approvalTimeout: -1 }, absurd), ConfigurationError);
     assert.throws(

@@ -21,7 +21,7 @@ describe('approval commands', () => {
     );
     /** A client whose `refunds` task runs the same agent twice at once; closed after `use`. */
     async function withClient<T>(use: (absurd: Absurd) => Promise<T>): Promise<T> {
-      const absurd = new Absurd({ db: database.url, queueName: queue });
+      const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.url, queueName: queue });
       const agent = new AbsurdAgent({ id: 'support', model, tools: { refund: refundTool(refunds) } }, absurd);
       absurd.registerTask({ name: 'refunds' }, async () =>
         (await Promise.all([agent.generate({ prompt: 'Refund A' }), agent.generate({ prompt: 'Refund B' })])).map((result) => result.text),

@@ -43,7 +43,7 @@ describe('approvals under database latency', () => {
 
   for (const [latency, holdBack] of latencies) {
     test(`two concurrent runs awaiting approval suspend the task once (${latency})`, async () => {
-      const absurd = new Absurd({ db: delayed.database, queueName: uniqueQueueName('latency') });
+      const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: delayed.database, queueName: uniqueQueueName('latency') });
       const refunds: number[] = [];
       const notes: string[] = [];
       const refundModel = scriptedModel((prompt) =>
@@ -83,7 +83,7 @@ describe('approvals under database latency', () => {
 
   for (const [latency, holdBack] of latencies.slice(1)) {
     test(`a run awaiting approval beside a run waiting for an event (${latency})`, async () => {
-      const absurd = new Absurd({ db: delayed.database, queueName: uniqueQueueName('latency') });
+      const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: delayed.database, queueName: uniqueQueueName('latency') });
       const refunds: number[] = [];
       const refundModel = scriptedModel((prompt) =>
         toolResultCount(prompt) === 0 ? [{ toolCallId: 'call-1', toolName: 'refund', input: '{"amount":4}' }] : [],

@@ -126,7 +126,7 @@ async function approvalScenario(backend: CrashBackend, decision: Decision): Prom
 }
 
 async function withClient<T>(url: string, queue: string, fn: (absurd: Absurd) => Promise<T>): Promise<T> {
-  const absurd = new Absurd({ db: url, queueName: queue });
+  const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: url, queueName: queue });
   try {
     return await fn(absurd);
   } finally {

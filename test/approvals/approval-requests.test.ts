@@ -33,7 +33,7 @@ describe('approval requests', () => {
     register: (absurd: Absurd) => void,
     use: (absurd: Absurd) => Promise<void>,
   ): Promise<void> {
-    const absurd = new Absurd({ db: database.db, queueName: uniqueQueueName('requests') });
+    const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.db, queueName: uniqueQueueName('requests') });
     try {
       register(absurd);
       await absurd.createQueue();

@@ -46,7 +46,7 @@ describe('approvals recorded before migration 0007', () => {
   });
 
   test('the stored request is listed with a request id, adopted by the resumed run, and its decision wakes the task', async () => {
-    const absurd = new Absurd({ db: database.db, queueName: queue });
+    const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.db, queueName: queue });
     try {
       const [legacy] = await absurd.listPendingApprovals({ taskID });
       assert.deepEqual([legacy?.toolCallId, legacy?.input], ['call-refund', { amount: 42 }]);

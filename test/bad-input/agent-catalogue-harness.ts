@@ -47,7 +47,7 @@ export interface CatalogueHarness {
 export async function startCatalogueHarness(): Promise<CatalogueHarness> {
   const database = await createTestDatabase();
   const queueName = uniqueQueueName('catalogue');
-  const absurd = new Absurd({ db: database.db, queueName, log: quietLog });
+  const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.db, queueName, log: quietLog });
   const model = await startOpenAICompatibleServer({ script: produceOnce });
   const provider = createOpenAI({ baseURL: model.baseURL, apiKey: 'catalogue-key' });
   await absurd.createQueue();

@@ -13,7 +13,7 @@ describe('bad input: claim timeouts', () => {
 
   before(async () => {
     database = await createTestDatabase();
-    absurd = new Absurd({ db: database.db, queueName: uniqueQueueName('timeouts') });
+    absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.db, queueName: uniqueQueueName('timeouts') });
     absurd.registerTask({ name: 'noop' }, async () => null);
     await absurd.createQueue();
   });

@@ -20,7 +20,7 @@ describe('bad input: a database from a newer version', () => {
   before(async () => {
     database = await createTestDatabase();
     queueName = uniqueQueueName('newer');
-    const absurd = new Absurd({ db: database.db, queueName });
+    const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.db, queueName });
     absurd.registerTask({ name: 'keep-me' }, async () => null);
     try {
       await absurd.createQueue();
@@ -45,7 +45,7 @@ describe('bad input: a database from a newer version', () => {
 
   test('a client refuses it on first use', async () => {
     const stored = await storedState(database);
-    const absurd = new Absurd({ db: database.db, queueName });
+    const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.db, queueName });
     try {
       await assert.rejects(absurd.spawn('keep-me', {}, { queue: queueName }), clearError(SchemaVersionError, ...newerDatabase));
     } finally {
@@ -79,7 +79,7 @@ describe('bad input: a Postgres database without the schema', { skip: !usingPost
   });
 
   test('a client says how to install it, and installs nothing unasked', async () => {
-    const absurd = new Absurd({ db: database.db, queueName: uniqueQueueName('empty') });
+    const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.db, queueName: uniqueQueueName('empty') });
     try {
       await assert.rejects(
         absurd.ready(),

@@ -29,7 +29,7 @@ describe('bad input: task and event names', () => {
   before(async () => {
     database = await createTestDatabase();
     queueName = uniqueQueueName('names');
-    absurd = new Absurd({ db: database.db, queueName });
+    absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.db, queueName });
     absurd.registerTask({ name: 'keep-me' }, async () => null);
     await absurd.createQueue();
     await absurd.spawn('keep-me', { note: 'stored before any bad input' });

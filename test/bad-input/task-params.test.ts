@@ -58,7 +58,7 @@ describe('bad input: task params and event payloads', () => {
   before(async () => {
     database = await createTestDatabase();
     queueName = uniqueQueueName('params');
-    absurd = new Absurd({ db: database.db, queueName });
+    absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.db, queueName });
     absurd.registerTask({ name: 'keep-me' }, async () => null);
     absurd.registerTask({ name: 'agent' }, async () => null);
     await absurd.createQueue();

@@ -21,7 +21,7 @@ describe('bad input: task handler results', () => {
 
   before(async () => {
     database = await createTestDatabase();
-    absurd = new Absurd({ db: database.db, queueName: uniqueQueueName('results'), log: quietLog });
+    absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.db, queueName: uniqueQueueName('results'), log: quietLog });
     await absurd.createQueue();
   });
   after(async () => {

@@ -27,7 +27,7 @@ export interface ChaosWorkerOptions {
 }
 
 const options = fixtureOptions<ChaosWorkerOptions>();
-const absurd = new Absurd({ db: options.url, queueName: options.queue });
+const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: options.url, queueName: options.queue });
 const provider = createOpenAI({ baseURL: options.modelBaseURL, apiKey: 'chaos-key' });
 
 const record = (toolName: string, toolCallId: string) => {

@@ -80,7 +80,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const disruptions: Array<{ from: number; to: number }> = [];
   try {
     const queue = `chaos_${randomBytes(4).toString('hex')}`;
-    const client = new Absurd({ db: database.url, queueName: queue });
+    const client = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.url, queueName: queue });
     const approvalsSupported = options.approvals ?? typeof (client as unknown as Record<string, unknown>).approveToolCall === 'function';
     const params = Array.from({ length: options.tasks }, (_, index) => chaosTaskParams(index, approvalsSupported));
     const referenceModel = createOpenAI({ baseURL: reference.baseURL, apiKey: 'reference' }).chat('gpt-analyst');
@@ -177,7 +177,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     for (const worker of [...live]) await worker.kill();
     const output = [...live].map((worker) => worker.output()).join('');
 
-    const verifier = database.kind === 'pglite' ? new Absurd({ db: database.url, queueName: queue }) : client;
+    const verifier = database.kind === 'pglite' ? new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.url, queueName: queue }) : client;
     try {
       const tasks = await verifier.database.query<StoredTask>(
         `select task_id::text as task_id, state, completed_payload from absurd."t_${queue}"`,

@@ -188,7 +188,7 @@ describe('ai-sdk-absurd command line', () => {
       model = await startOpenAICompatibleServer();
       // The first attempt fails on purpose; keep absurd-sdk from logging that expected failure.
       const quiet = { ...console, error: (...args: unknown[]) => void args };
-      const absurd = new Absurd({ db: database.url, queueName: 'reports', migrate: true, log: quiet });
+      const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.url, queueName: 'reports', migrate: true, log: quiet });
       try {
         await absurd.createQueue();
         const analyst = new AbsurdAgent(
@@ -293,7 +293,7 @@ describe('ai-sdk-absurd command line', () => {
     });
 
     test('show lists a tool call that waited for approval, with its decision', async () => {
-      const absurd = new Absurd({ db: database.url, queueName: 'reports' });
+      const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.url, queueName: 'reports' });
       let approvalTaskID: string;
       try {
         const careful = new AbsurdAgent(

@@ -60,7 +60,7 @@ describe('operator commands: queues, cancel, retry, cleanup', () => {
 
   /** A client of the test process; closed before any CLI process opens the (single-process) embedded database. */
   async function withAbsurd<T>(use: (absurd: Absurd) => Promise<T>): Promise<T> {
-    const absurd = new Absurd({ db: database.url, queueName: 'ops', migrate: true, log: quiet });
+    const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.url, queueName: 'ops', migrate: true, log: quiet });
     absurd.registerTask({ name: 'fetch-and-report' }, async (params: { id: string }, ctx) => {
       await ctx.step('fetch', async () => {
         stepRuns.set(params.id, (stepRuns.get(params.id) ?? 0) + 1);
@@ -230,7 +230,7 @@ describe('operator commands: queues, cancel, retry, cleanup', () => {
 describe('cancel of a running task', { skip: !usingPostgres && 'needs TEST_DATABASE_URL' }, () => {
   test('the running attempt stops at its next step, and the task stays cancelled', async () => {
     const database = await createChildDatabase();
-    const absurd = new Absurd({ db: database.url, queueName: 'long', migrate: true, log: quiet });
+    const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.url, queueName: 'long', migrate: true, log: quiet });
     let steps = 0;
     let stopped: unknown;
     try {

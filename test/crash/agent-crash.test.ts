@@ -194,7 +194,7 @@ async function untilStreamStalls(server: OpenAICompatibleServer, worker: WorkerP
 
 async function spawnAnalysis(database: SharedDatabase, queue: string): Promise<string> {
   // This process lets go of the database before any worker opens it (a PGlite directory has one owner).
-  const absurd = new Absurd({ db: database.url, queueName: queue });
+  const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.url, queueName: queue });
   try {
     await absurd.createQueue();
     const { taskID } = await absurd.spawn('analyse', { prompt }, { queue, maxAttempts: 5 });
@@ -205,7 +205,7 @@ async function spawnAnalysis(database: SharedDatabase, queue: string): Promise<s
 }
 
 async function readTaskOutcome(database: SharedDatabase, queue: string, taskID: string) {
-  const absurd = new Absurd({ db: database.url, queueName: queue });
+  const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.url, queueName: queue });
   try {
     const snapshot = await absurd.fetchTaskResult(taskID);
     const table = (prefix: string) => `absurd.${quoteIdentifier(`${prefix}_${queue}`)}`;

@@ -29,7 +29,7 @@ test('a process killed mid-load leaves every task and checkpoint it reported on 
     const checkpoints = writer.signals.filter((signal) => signal.signal === 'checkpoint');
     assert.ok(checkpoints.length >= 30);
 
-    const reopened = new Absurd({ db: database.url, queueName: queue });
+    const reopened = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.url, queueName: queue });
     try {
       const tasks = await reopened.database.query<{ task_id: string; params: { index: number } }>(
         `select task_id::text as task_id, params from absurd.${quoteIdentifier(`t_${queue}`)}`,
@@ -76,7 +76,7 @@ test('a second process is refused a directory a live process owns, and the owner
 
     // The same refusal in this process.
     await assert.rejects(async () => {
-      const client = new Absurd({ db: database.url });
+      const client = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.url });
       try {
         await client.ready();
       } finally {
@@ -86,7 +86,7 @@ test('a second process is refused a directory a live process owns, and the owner
 
     // SIGKILL leaves the lock behind; the next opener takes it over and finds the owner's task.
     await owner.kill();
-    const reopened = new Absurd({ db: database.url, queueName: queue });
+    const reopened = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.url, queueName: queue });
     try {
       const result = await reopened.fetchTaskResult(String(ready.taskID));
       assert.equal(result?.state, 'pending');

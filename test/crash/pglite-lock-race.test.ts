@@ -45,7 +45,7 @@ test(`${racerCount} processes racing for one directory: exactly one opens it in 
   const confirmedTaskIds = await runTrials(database.url, queue);
   assert.equal(confirmedTaskIds.length, conditions.length * trialsPerCondition * tasksPerOpen);
 
-  const reopened = new Absurd({ db: database.url, queueName: queue });
+  const reopened = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.url, queueName: queue });
   try {
     const { rows } = await reopened.database.query<{ task_id: string }>(
       `select task_id::text as task_id from absurd."t_${queue}"`,
@@ -61,7 +61,7 @@ test(`${racerCount} processes racing for one directory: exactly one opens it in 
 test('leftovers of dead processes never block an open: a takeover marker, a lock with this pid, a fresh empty lock', { skip }, async () => {
   const lockPath = `${parsePGliteUrl(database.url)}.lock`;
   const openAndClose = async () => {
-    const client = new Absurd({ db: database.url });
+    const client = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.url });
     await client.ready();
     assert.match(readFileSync(lockPath, 'utf8'), new RegExp(`^${process.pid}\\n[0-9a-f]{32}\\n$`));
     await client.close();
@@ -85,7 +85,7 @@ test('leftovers of dead processes never block an open: a takeover marker, a lock
   await openAndClose();
 
   // Closing leaves a lock alone that is no longer this process's.
-  const client = new Absurd({ db: database.url });
+  const client = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.url });
   await client.ready();
   const othersLock = `${deadPid}\n${'d'.repeat(32)}\n`;
   writeFileSync(lockPath, othersLock);

@@ -113,7 +113,7 @@ for (const kind of ['stdio', 'http'] as McpTransportKind[]) {
         const provider = createOpenAI({ baseURL: modelServer.baseURL, apiKey: 'test-key' });
         const model = api === 'chat' ? provider.chat('weather-model') : provider.responses('weather-model');
         const attempts: AttemptRecord[] = [];
-        const absurd = new Absurd({ db: database.db, queueName: uniqueQueueName('mcp_agent'), log: quietLog });
+        const absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.db, queueName: uniqueQueueName('mcp_agent'), log: quietLog });
         absurd.registerTask({ name: 'weather-agent' }, async (params: { prompt: string }) => {
           const weather = durableMCPClient({ name: 'weather', client: () => fixture.createClient() });
           try {

@@ -32,7 +32,7 @@ for (const kind of ['stdio', 'http'] as McpTransportKind[]) {
     });
 
     function newAbsurd(): Absurd {
-      return new Absurd({ db: database.db, queueName: uniqueQueueName('mcp'), log: quietLog });
+      return new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.db, queueName: uniqueQueueName('mcp'), log: quietLog });
     }
 
     test('lists every page once, and a retried attempt replays the listing without reaching the server', async () => {

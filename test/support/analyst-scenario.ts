@@ -1,7 +1,10 @@
 // The scripted "analyst" model: it reads the quarters named in the prompt, asks for their revenue with parallel
 // `getRevenue` calls, records a note with `recordNote`, then writes a report. Each reply depends only on what the
 // conversation already contains, so a resumed run asking the same question gets the same answer.
+import { quartersIn, readQuarter } from '../../src/demo/scripted-analyst.ts';
 import type { ModelScript } from './openai-wire-format.ts';
+
+export { quartersIn };
 
 export interface AnalystScenarioOptions {
   /** Pads the final report to at least this many characters (for large-response tests). */
@@ -10,12 +13,6 @@ export interface AnalystScenarioOptions {
 
 export const analystInstructions =
   'You are a financial analyst. Look up the revenue of every quarter the user names, record one note, then report.';
-
-/** Quarters named in a prompt (`Q1`…`Q4`), in order of first mention; `Q1` when none is named. */
-export function quartersIn(prompt: string): string[] {
-  const quarters = [...new Set((prompt.match(/\bq[1-4]\b/gi) ?? []).map((quarter) => quarter.toUpperCase()))];
-  return quarters.length > 0 ? quarters : ['Q1'];
-}
 
 export function analystScenario(options: AnalystScenarioOptions = {}): ModelScript {
   return (conversation) => {
@@ -43,15 +40,6 @@ export function analystScenario(options: AnalystScenarioOptions = {}): ModelScri
     const report = `Report for ${quarters.join(', ')}. Revenue: ${revenue}.${noted ? ' Note recorded.' : ''}`;
     return { text: padReport(report, options.reportLength ?? 0) };
   };
-}
-
-function readQuarter(input: string): string {
-  try {
-    const parsed = JSON.parse(input) as { quarter?: unknown };
-    return String(parsed.quarter ?? '').toUpperCase();
-  } catch {
-    return '';
-  }
 }
 
 function padReport(report: string, length: number): string {

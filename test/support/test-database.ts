@@ -13,7 +13,7 @@ export const usingPostgres = Boolean(testDatabaseUrl);
 
 export interface TestDatabase {
   readonly kind: 'postgres' | 'pglite';
-  /** What to pass as `db` to `new Absurd({ db })` in this process. */
+  /** What to pass as `db` to `new Absurd({ defaultRetryStrategy: { kind: 'none' }, db })` in this process. */
   readonly db: string | PGlite;
   /** A URL another process can open: a postgres:// URL, or a pglite: directory once this handle is closed. */
   readonly url: string;
@@ -25,6 +25,10 @@ export interface TestDatabase {
 
 /** A fresh migrated database. `onDisk` keeps PGlite data in a temporary directory (needed for child processes). */
 export async function createTestDatabase(options: { onDisk?: boolean; migrated?: boolean } = {}): Promise<TestDatabase> {
+  // The unit lane (`npm run test:unit`) runs in seconds because no suite in it opens a database.
+  if (process.env.AI_SDK_ABSURD_UNIT_LANE === '1') {
+    throw new Error('A unit suite (src/**/*.test.ts) opened a database: move it to test/, where cross-module suites live.');
+  }
   const migrated = options.migrated ?? true;
   if (testDatabaseUrl) return createPostgresDatabase(testDatabaseUrl, migrated);
   return createPGliteDatabase(Boolean(options.onDisk), migrated);

@@ -1,9 +1,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { APICallError } from '@ai-sdk/provider';
-import { createTestDatabase, type TestDatabase } from '../../test/support/test-database.ts';
-import { arbitraryValue, seededRandom } from '../../test/support/arbitrary-value.ts';
-import { decodeCheckpoint, encodeCheckpoint } from './checkpoint-codec.ts';
+import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
+import { arbitraryValue, seededRandom } from '../support/arbitrary-value.ts';
+import { decodeCheckpoint, encodeCheckpoint } from '../../src/codec/checkpoint-codec.ts';
 
 // Checkpoints live in a jsonb column: it rejects NUL characters and lone surrogates, reorders keys and
 // parses numbers itself. This suite stores encoded values in a real jsonb and decodes what comes back.

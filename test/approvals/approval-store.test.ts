@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Absurd } from '../client/absurd.ts';
-import { fingerprint } from '../codec/fingerprint.ts';
-import { ApprovalError } from '../errors/approval-error.ts';
-import { InvalidPayloadError } from '../errors/invalid-payload-error.ts';
-import { createTestDatabase, uniqueQueueName, type TestDatabase } from '../../test/support/test-database.ts';
-import { readDecisions, recordApprovalRequest, tagApprovalWait } from './approval-store.ts';
+import { Absurd } from '../../src/client/absurd.ts';
+import { fingerprint } from '../../src/codec/fingerprint.ts';
+import { ApprovalError } from '../../src/errors/approval-error.ts';
+import { InvalidPayloadError } from '../../src/errors/invalid-payload-error.ts';
+import { createTestDatabase, uniqueQueueName, type TestDatabase } from '../support/test-database.ts';
+import { readDecisions, recordApprovalRequest, tagApprovalWait } from '../../src/approvals/approval-store.ts';
 
 describe('approval store', () => {
   let database: TestDatabase;
   let absurd: Absurd;
   before(async () => {
     database = await createTestDatabase();
-    absurd = new Absurd({ db: database.db, queueName: uniqueQueueName('approvals') });
+    absurd = new Absurd({ defaultRetryStrategy: { kind: 'none' }, db: database.db, queueName: uniqueQueueName('approvals') });
     absurd.registerTask({ name: 'wait' }, async () => null);
     await absurd.createQueue();
   });
