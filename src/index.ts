@@ -85,6 +85,7 @@ export * from './tools/index.ts';
 export { startDashboard, type DashboardOptions, type RunningDashboard } from './dashboard/start-dashboard.ts';
 export { readUsage, type ModelPrice, type UsageOptions, type UsageReport, type UsageTotals } from './usage/usage-report.ts';
 export type { AgentBudget } from './usage/agent-budget.ts';
+export type { TaskBudget } from './usage/task-budget.ts';
 export { type ForkTaskOptions, type ForkTaskResult, type ForkOrigin } from './client/fork-task.ts';
 export { type TaskHandle, type TypedTaskResult } from './client/task-handle.ts';
 export { markPermanent, permanentFailureReason } from './client/permanent-failure.ts';

@@ -10,6 +10,7 @@ import { enclosingScope, RunScope, type DurableSettings, type RunBinding, type R
 import { agentRunScope } from '../steps/step-names.ts';
 import type { BudgetPolicy } from '../usage/agent-budget.ts';
 import { enforceBudget } from '../usage/budget-guard.ts';
+import { taskBudgetOf } from '../usage/task-budget.ts';
 
 type AnySettings = ToolLoopAgentSettings<any, any, any, any>;
 
@@ -43,8 +44,13 @@ export function startAgentRun(options: {
   if (!task) throw new NotInTaskError({ operation: options.operation });
   const parent = enclosingScope.getStore();
   const scope = new RunScope(task, agentRunScope(options.name, nextRunOrdinal(task, options.name, parent), parent));
-  const budget = options.budget;
-  if (budget) scope.beforeLiveModelCall = (stepName) => enforceBudget(budget, { task, agent: options.name, stepName });
+  // The agent's own budget, then the task's (registerTask's `budget`): a call needs room in both.
+  const budgets = [options.budget, taskBudgetOf(task)].filter((budget): budget is BudgetPolicy => budget !== undefined);
+  if (budgets.length > 0) {
+    scope.beforeLiveModelCall = async (stepName) => {
+      for (const budget of budgets) await enforceBudget(budget, { task, agent: options.name, stepName });
+    };
+  }
   const abortSignal = options.callerSignal
     ? AbortSignal.any([options.callerSignal, scope.abortController.signal])
     : scope.abortController.signal;

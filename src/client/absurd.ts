@@ -35,7 +35,8 @@ import { createTaskHandle, type TaskHandle } from './task-handle.ts';
 import { endRetries, permanentFailureReason } from './permanent-failure.ts';
 import { defaultRetryStrategy, validateRetryStrategy } from './retry-defaults.ts';
 import { assertRunVersion, validateTaskVersion } from './task-version.ts';
-import { readRegistration, withSpawnDefaults, type RegisterTaskOptions, type SpawnDefaults } from './spawn-defaults.ts';
+import { readRegistration, withSpawnDefaults, type SpawnDefaults, type TaskRegistrationDefaults } from './spawn-defaults.ts';
+import { setTaskBudget, taskBudgetPolicy, type TaskBudget } from '../usage/task-budget.ts';
 import { readUsage, type UsageOptions, type UsageReport } from '../usage/usage-report.ts';
 import type { UIMessageChunk } from 'ai';
 import { readStream, type ReadStreamOptions } from '../streams/read-stream.ts';
@@ -66,7 +67,14 @@ export interface AbsurdOptions extends Omit<SdkAbsurdOptions, 'db'> {
   defaultRetryStrategy?: RetryStrategy;
 }
 
-export type { RegisterTaskOptions } from './spawn-defaults.ts';
+/** What `registerTask` takes: absurd-sdk's registration options, spawn defaults, a version and a budget. */
+export interface RegisterTaskOptions extends TaskRegistrationDefaults {
+  /**
+   * A spend limit on every model call of the task: each agent in it, each attempt, each sub-agent child
+   * below it; checked before every live model call (docs/usage-and-views.md#budgets).
+   */
+  budget?: TaskBudget;
+}
 
 export interface Worker {
   close(): Promise<void>;
@@ -157,12 +165,15 @@ export class Absurd extends SdkAbsurd {
     validateName(options?.name, 'task');
     if (options.queue !== undefined) validateQueueName(options.queue);
     const { registration, defaults, versions } = readRegistration(options, this.queue);
+    const budget = taskBudgetPolicy(options.budget);
     this.spawnDefaults.set(options.name, defaults);
     const handle = createTaskHandle<P, Awaited<R>>(this, options.name, defaults.queue, defaults.version);
     super.registerTask<P, R>(registration, async (params, ctx) => {
       let result: R;
       try {
         assertRunVersion(versions, ctx);
+        const current = getCurrentTask();
+        if (budget && current) setTaskBudget(current, budget);
         result = await handler(params, ctx);
       } catch (error) {
         await this.failPermanently(error);

@@ -4,7 +4,8 @@ import type { RetryStrategy, SpawnOptions, TaskRegistrationOptions } from 'absur
 import { validateRetryStrategy } from './retry-defaults.ts';
 import { headersWithVersion, validateTaskVersion, type TaskVersionSettings } from './task-version.ts';
 
-export interface RegisterTaskOptions extends TaskRegistrationOptions {
+/** The registration options this layer reads (the client adds `budget`, which it hands to the usage layer). */
+export interface TaskRegistrationDefaults extends TaskRegistrationOptions {
   /** The retry strategy of this task's spawns that do not give one; default: the client's. */
   defaultRetryStrategy?: RetryStrategy;
   /**
@@ -25,10 +26,10 @@ export interface SpawnDefaults {
 
 /** Splits registration options into absurd-sdk's, the spawn defaults, and the version check of each run. */
 export function readRegistration(
-  options: RegisterTaskOptions,
+  options: TaskRegistrationDefaults & { readonly budget?: unknown },
   clientQueue: string,
 ): { registration: TaskRegistrationOptions; defaults: SpawnDefaults; versions: TaskVersionSettings } {
-  const { defaultRetryStrategy, version, acceptVersions = [], ...registration } = options;
+  const { defaultRetryStrategy, version, acceptVersions = [], budget: _budget, ...registration } = options;
   const versions: TaskVersionSettings = {
     taskName: options.name,
     version: version === undefined ? undefined : validateTaskVersion(version),

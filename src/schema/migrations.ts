@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
+import { embeddedMigrations } from './embedded-migrations.ts';
 
 export interface Migration {
   readonly version: number;
@@ -8,24 +8,31 @@ export interface Migration {
   readonly checksum: string;
 }
 
-// The SQL files ship beside the compiled code (`sql/` at the package root), so they stay reviewable as SQL.
-const migrationsDirectory = new URL('../../sql/migrations/', import.meta.url);
+// The SQL is written and reviewed in sql/migrations/ (shipped too); the library loads the same text from a
+// generated module, so no file beside the compiled code is read and bundled builds work.
 
 let cached: readonly Migration[] | undefined;
 
 /** Every migration this version of the library knows, in the order they apply. */
 export function loadMigrations(): readonly Migration[] {
   if (cached) return cached;
-  const files = readdirSync(migrationsDirectory)
-    .filter((file) => /^\d{4}_[a-z0-9_]+\.sql$/.test(file))
-    .sort();
-  cached = files.map((file, index) => {
-    const version = Number.parseInt(file.slice(0, 4), 10);
-    if (version !== index + 1) throw new Error(`Migration ${file} is out of sequence: expected number ${index + 1}.`);
-    const sql = normalizeLineEndings(readFileSync(new URL(file, migrationsDirectory), 'utf8'));
-    return { version, name: file.slice(5, -4), sql, checksum: migrationChecksum(sql) };
-  });
+  cached = sequenceMigrations(embeddedMigrations);
   return cached;
+}
+
+/** Numbers named migration files and refuses a gap or a badly named file: each must be `NNNN_name.sql`, from 0001 on. */
+export function sequenceMigrations(files: ReadonlyArray<{ readonly file: string; readonly sql: string }>): Migration[] {
+  return [...files]
+    .sort((left, right) => (left.file < right.file ? -1 : left.file > right.file ? 1 : 0))
+    .map(({ file, sql: text }, index) => {
+      if (!/^\d{4}_[a-z0-9_]+\.sql$/.test(file)) {
+        throw new Error(`Migration ${file} is not named NNNN_name.sql (four digits, then lowercase letters, digits and underscores).`);
+      }
+      const version = Number.parseInt(file.slice(0, 4), 10);
+      if (version !== index + 1) throw new Error(`Migration ${file} is out of sequence: expected number ${index + 1}.`);
+      const sql = normalizeLineEndings(text);
+      return { version, name: file.slice(5, -4), sql, checksum: migrationChecksum(sql) };
+    });
 }
 
 /** CRLF and lone CR line endings as LF, so a checkout with Windows line endings holds the same migrations. */
