@@ -46,7 +46,7 @@ export async function readSpendByModel(queryable: Queryable, where: BudgetScope)
             false as has_children
      from ${queueTable('c', where.queueName)} c
      where c.task_id = $1::uuid and c.status = 'committed' and c.state->>'kind' = 'model-call'
-       and ($2::text is null or left(c.checkpoint_name, length($2) + 1) = $2 || ':' or strpos(c.checkpoint_name, '/' || $2 || ':') > 0)
+       and ($2::text is null or ai_sdk_absurd.step_of_agent(c.checkpoint_name, $2))
      group by 1
      union all
      select null, 0, 0, 0, 0, true
