@@ -5,7 +5,8 @@ import { generateId } from 'ai';
 import { modelCallFingerprint } from './model-call-fingerprint.ts';
 import { checkRecordedCallKind } from './model-call-kind.ts';
 import { callWithRetries, completeModelCall, replayModelCall } from './model-checkpoint.ts';
-import type { DurableSettings, RunScope } from './run-scope.ts';
+import type { DurableSettings, ModelCallSlot, RunScope } from './run-scope.ts';
+import { startWork, type GateWork } from '../client/suspension-gate.ts';
 import { enterInFlight } from './task-heartbeat.ts';
 import { noteRequestedToolCalls } from './tool-call-step.ts';
 
@@ -25,32 +26,51 @@ export async function durableGenerate(options: {
     return result;
   }
 
-  const startedAt = new Date();
-  const leave = enterInFlight(scope.task);
-  let called: { value: LanguageModelV4GenerateResult; attempts: number };
+  const work = await startModelWork(scope, slot);
   try {
-    called = await callWithRetries(settings, params.abortSignal, options.doGenerate);
+    const startedAt = new Date();
+    const leave = enterInFlight(scope.task);
+    let called: { value: LanguageModelV4GenerateResult; attempts: number };
+    try {
+      called = await callWithRetries(settings, params.abortSignal, options.doGenerate);
+    } catch (error) {
+      scope.releaseModelCall(slot);
+      throw error;
+    } finally {
+      leave();
+    }
+    const result = pinResponse(called.value, model);
+    const recorded = (await completeModelCall({
+      scope,
+      settings,
+      slot,
+      call: 'generate',
+      model,
+      startedAt,
+      attempts: called.attempts,
+      finishReason: result.finishReason,
+      usage: result.usage,
+      response: result,
+    })) as LanguageModelV4GenerateResult;
+    noteRequestedToolCalls(scope, slot.number, toolCallIds(recorded), params.abortSignal);
+    return recorded;
+  } finally {
+    work.end();
+  }
+}
+
+/**
+ * Registers a live model call with the task's suspension gate; once a sibling's wait has suspended the
+ * task, the call is not made and the run ends with that suspension.
+ */
+export async function startModelWork(scope: RunScope, slot: ModelCallSlot): Promise<GateWork> {
+  try {
+    return await startWork(scope.task);
   } catch (error) {
     scope.releaseModelCall(slot);
+    scope.fail(error);
     throw error;
-  } finally {
-    leave();
   }
-  const result = pinResponse(called.value, model);
-  const recorded = (await completeModelCall({
-    scope,
-    settings,
-    slot,
-    call: 'generate',
-    model,
-    startedAt,
-    attempts: called.attempts,
-    finishReason: result.finishReason,
-    usage: result.usage,
-    response: result,
-  })) as LanguageModelV4GenerateResult;
-  noteRequestedToolCalls(scope, slot.number, toolCallIds(recorded), params.abortSignal);
-  return recorded;
 }
 
 /**

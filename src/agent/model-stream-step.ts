@@ -14,6 +14,7 @@ import { checkRecordedCallKind } from './model-call-kind.ts';
 import { callWithRetries, completeModelCall, replayModelCall } from './model-checkpoint.ts';
 import type { DurableSettings, ModelCallSlot, RunScope } from './run-scope.ts';
 import { enterInFlight } from './task-heartbeat.ts';
+import { startModelWork } from './model-generate-step.ts';
 import { noteRequestedToolCalls } from './tool-call-step.ts';
 
 /** What a stream checkpoint holds. */
@@ -44,8 +45,17 @@ export async function durableStream(options: {
     };
   }
 
+  const work = await startModelWork(scope, slot);
   const startedAt = new Date();
-  const leave = enterInFlight(scope.task);
+  const leaveInFlight = enterInFlight(scope.task);
+  // Ends when the checkpoint is written, the stream fails or the consumer stops reading (each once).
+  // An aborted run ends it too, so no sibling's wait is held by a stream nobody finishes.
+  const leave = () => {
+    params.abortSignal?.removeEventListener('abort', leave);
+    leaveInFlight();
+    work.end();
+  };
+  params.abortSignal?.addEventListener('abort', leave, { once: true });
   let called: { value: LanguageModelV4StreamResult; attempts: number };
   try {
     called = await callWithRetries(settings, params.abortSignal, options.doStream);

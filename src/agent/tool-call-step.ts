@@ -9,6 +9,7 @@ import { beginCheckpoint, completeCheckpoint } from './checkpoint-store.ts';
 import { isRunFatalError } from './run-fatal-error.ts';
 import { enclosingScope, type RunContext, type RunScope } from './run-scope.ts';
 import { enterInFlight } from './task-heartbeat.ts';
+import { startWork, type GateWork } from '../client/suspension-gate.ts';
 
 // The abort signal of the model call that asked for each tool call: the AI SDK merges the caller's
 // signal and its own `timeout` (`totalMs`, `stepMs`) into it, and gives the tool that signal merged
@@ -53,7 +54,16 @@ export async function openToolCall(
     scope.fail(error);
     throw error;
   }
-  if (!handle.done) return { replayed: false, call: new LiveToolCall(context, toolName, options, stepName, handle, inputDigest) };
+  if (!handle.done) {
+    let work: GateWork;
+    try {
+      work = await startWork(scope.task, stepName);
+    } catch (error) {
+      scope.fail(error);
+      throw error;
+    }
+    return { replayed: false, call: new LiveToolCall(context, toolName, options, stepName, handle, inputDigest, work) };
+  }
 
   const record = handle.state as Partial<ToolCallCheckpoint> | null;
   if (record?.kind !== 'tool-call' || record.toolName !== toolName) {
@@ -93,6 +103,7 @@ export class LiveToolCall {
   private readonly inputDigest: string;
   private readonly startedAt = new Date();
   private readonly leave: () => void;
+  private readonly work: GateWork;
 
   constructor(
     context: RunContext,
@@ -101,6 +112,7 @@ export class LiveToolCall {
     stepName: string,
     handle: StepHandle<unknown>,
     inputDigest: string,
+    work: GateWork,
   ) {
     this.context = context;
     this.toolName = toolName;
@@ -109,11 +121,18 @@ export class LiveToolCall {
     this.handle = handle;
     this.inputDigest = inputDigest;
     this.leave = enterInFlight(context.scope.task);
+    this.work = work;
   }
 
   /** Stops counting this call as in flight (calling it again is harmless). */
   release(): void {
     this.leave();
+  }
+
+  /** The call is over, its outcome written or abandoned: a sibling's wait no longer waits for it. */
+  close(): void {
+    this.leave();
+    this.work.end();
   }
 
   /** Runs `work` (the user's code) so that agent runs started inside it get scopes nested in this call. */

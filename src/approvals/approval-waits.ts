@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { TimeoutError } from 'absurd-sdk';
 import { onExecutionEnd, recordedTaskFailure, type CurrentTask } from '../client/current-task.ts';
-import { waitInTurn } from '../client/suspension-gate.ts';
+import { enterRun, parkScope, waitInTurn, type GateWork } from '../client/suspension-gate.ts';
 import { tagApprovalWait } from './approval-store.ts';
 import { approvalWaitEventName } from './tool-approval.ts';
 
@@ -35,6 +35,8 @@ interface Member {
   children: number;
   waiting: Waiter | undefined;
   left: boolean;
+  /** The run as work of the suspension gate: parked while it waits here, ended when it leaves. */
+  readonly work: GateWork;
 }
 
 interface Waiter {
@@ -74,7 +76,7 @@ class ApprovalWaits {
 
   join(prefix: string, enclosingScope: string | undefined): ApprovalWaitMember {
     const parent = enclosingScope === undefined ? undefined : this.enclosingMember(enclosingScope);
-    const member: Member = { prefix, parent, children: 0, waiting: undefined, left: false };
+    const member: Member = { prefix, parent, children: 0, waiting: undefined, left: false, work: enterRun(this.task, prefix) };
     if (parent) parent.children++;
     this.members.add(member);
     return {
@@ -107,15 +109,17 @@ class ApprovalWaits {
   private wait(member: Member, requestIds: readonly string[]): Promise<void> {
     if (this.executionEnded) return never;
     if (this.ended) return Promise.reject(this.ended.error);
+    const unpark = parkScope(this.task, member.prefix);
     return new Promise<void>((resolve, reject) => {
       member.waiting = { requestIds, resolve, reject };
       this.suspendWhenIdle();
-    });
+    }).finally(unpark);
   }
 
   private leave(member: Member): void {
     if (member.left) return;
     member.left = true;
+    member.work.end();
     this.members.delete(member);
     if (member.parent) member.parent.children--;
     this.suspendWhenIdle();

@@ -1,4 +1,5 @@
 import { getCurrentTask } from '../client/current-task.ts';
+import { beforeWaiting } from '../client/suspension-gate.ts';
 import { fingerprint } from '../codec/fingerprint.ts';
 import { ApprovalError } from '../errors/approval-error.ts';
 import { NotInTaskError } from '../errors/not-in-task-error.ts';
@@ -63,7 +64,8 @@ export async function awaitToolApprovals(
     const scope = modelCallScope(requestKey, toolName, toolCallId);
     const inputDigest = fingerprint(input ?? null);
     const timeoutSeconds = options.timeoutSeconds?.(toolName);
-    const recorded = await ctx.step(approvalStepName(scope, toolCallId, 'request'), async () => {
+    // Registered with the suspension gate: a sibling's wait does not suspend the task before it is listed.
+    const recordRequest = () => ctx.step(approvalStepName(scope, toolCallId, 'request'), async () => {
       const requestId = await recordApprovalRequest(absurd.database, {
         taskID: current.taskID,
         requestKey,
@@ -76,6 +78,7 @@ export async function awaitToolApprovals(
       });
       return { toolName, inputDigest, requestId };
     });
+    const recorded = await beforeWaiting(current, recordRequest);
     pending.push({ request, requestId: recorded.requestId, toolCallId, inputDigest, decisionStep: approvalStepName(scope, toolCallId, 'decision') });
   }
   const handles = await Promise.all(pending.map((item) => ctx.beginStep<ToolApprovalDecision>(item.decisionStep)));

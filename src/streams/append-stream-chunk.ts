@@ -1,5 +1,6 @@
 import type { UIMessageChunk } from 'ai';
 import { getCurrentTask, type CurrentTask } from '../client/current-task.ts';
+import { beforeEachWait } from '../client/suspension-gate.ts';
 import { NotInTaskError } from '../errors/not-in-task-error.ts';
 import { StreamWriter } from './stream-writer.ts';
 
@@ -15,8 +16,11 @@ export function currentStreamWriter(): StreamWriter | undefined {
 export function streamWriterOf(task: CurrentTask): StreamWriter {
   let writer = task.state.get(writerKey) as StreamWriter | undefined;
   if (!writer) {
-    writer = new StreamWriter(task.absurd.database, task.queueName, task.taskID, task.runID);
-    task.state.set(writerKey, writer);
+    const created = new StreamWriter(task.absurd.database, task.queueName, task.taskID, task.runID);
+    task.state.set(writerKey, created);
+    // Chunks still batched are stored before the task may suspend: a sleeping run cannot append, and readers see them meanwhile.
+    beforeEachWait(task, () => created.flush());
+    writer = created;
   }
   return writer;
 }

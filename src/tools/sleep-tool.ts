@@ -2,8 +2,10 @@
 // run continues when it wakes. The wake-up time is recorded once, so a crash or a retry keeps it.
 import { jsonSchema, tool, type Tool } from 'ai';
 import { SuspendTask } from 'absurd-sdk';
+import { waitInTurn } from '../client/suspension-gate.ts';
 import { ConfigurationError } from '../errors/configuration-error.ts';
 import { currentToolCall } from './current-tool-call.ts';
+import { secondsSetting } from './seconds-setting.ts';
 import { databaseNow, recordOnce, scheduleRunAt } from './task-clock.ts';
 
 export interface SleepToolOptions {
@@ -48,8 +50,8 @@ const defaultMaxSeconds = 7 * 24 * 60 * 60;
  * ```
  */
 export function sleepTool(options: SleepToolOptions = {}): Tool<SleepToolInput, SleepToolResult> {
-  const maxSeconds = boundSetting(options.maxSeconds, defaultMaxSeconds, 'maxSeconds');
-  const minSeconds = boundSetting(options.minSeconds, 0, 'minSeconds');
+  const maxSeconds = secondsSetting(options.maxSeconds, defaultMaxSeconds, 'maxSeconds', 'sleepTool');
+  const minSeconds = secondsSetting(options.minSeconds, 0, 'minSeconds', 'sleepTool');
   if (minSeconds > maxSeconds) {
     throw new ConfigurationError({
       setting: 'minSeconds',
@@ -82,8 +84,14 @@ export function sleepTool(options: SleepToolOptions = {}): Tool<SleepToolInput, 
       }));
       const wakeAt = new Date(plan.wakeAt);
       if (now.getTime() < wakeAt.getTime()) {
-        await scheduleRunAt(call.task, wakeAt);
-        throw new SuspendTask();
+        await waitInTurn(
+          call.task,
+          async () => {
+            await scheduleRunAt(call.task, wakeAt);
+            throw new SuspendTask();
+          },
+          call.stepName,
+        );
       }
       return { ...plan, wokeAt: now.toISOString(), ...(input.reason === undefined ? {} : { reason: input.reason }) };
     },
@@ -121,15 +129,4 @@ function validateSleepInput(value: unknown, minSeconds: number, maxSeconds: numb
   }
   if (input.reason !== undefined && typeof input.reason !== 'string') return fail('reason must be a string.');
   return { success: true as const, value: input as SleepToolInput };
-}
-
-function boundSetting(value: number | undefined, fallback: number, setting: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new ConfigurationError({
-      setting,
-      message: `sleepTool: ${setting} must be a finite number of seconds >= 0; got ${String(value)}.`,
-    });
-  }
-  return value;
 }

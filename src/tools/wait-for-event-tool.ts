@@ -2,8 +2,10 @@
 // service): the task waits on an Absurd event, holding no worker, and the event's payload is the result.
 import { jsonSchema, tool, type Tool } from 'ai';
 import { TimeoutError } from 'absurd-sdk';
+import { waitInTurn } from '../client/suspension-gate.ts';
 import { ConfigurationError } from '../errors/configuration-error.ts';
 import { currentToolCall } from './current-tool-call.ts';
+import { secondsSetting } from './seconds-setting.ts';
 
 export interface WaitForEventToolOptions {
   /** The events the model may wait for: names, or names mapped to a description the model reads. */
@@ -49,8 +51,8 @@ const defaultMaxTimeoutSeconds = 7 * 24 * 60 * 60;
 export function waitForEventTool(options: WaitForEventToolOptions): Tool<WaitForEventToolInput, WaitForEventToolResult> {
   const events = eventDescriptions(options.events);
   const names = [...events.keys()];
-  const maxTimeoutSeconds = secondsSetting(options.maxTimeoutSeconds, defaultMaxTimeoutSeconds, 'maxTimeoutSeconds');
-  const defaultTimeoutSeconds = secondsSetting(options.defaultTimeoutSeconds, maxTimeoutSeconds, 'defaultTimeoutSeconds');
+  const maxTimeoutSeconds = secondsSetting(options.maxTimeoutSeconds, defaultMaxTimeoutSeconds, 'maxTimeoutSeconds', 'waitForEventTool');
+  const defaultTimeoutSeconds = secondsSetting(options.defaultTimeoutSeconds, maxTimeoutSeconds, 'defaultTimeoutSeconds', 'waitForEventTool');
   if (defaultTimeoutSeconds > maxTimeoutSeconds) {
     throw new ConfigurationError({
       setting: 'defaultTimeoutSeconds',
@@ -88,7 +90,11 @@ export function waitForEventTool(options: WaitForEventToolOptions): Tool<WaitFor
       }
       const timeoutSeconds = input.timeoutSeconds ?? defaultTimeoutSeconds;
       try {
-        const payload = await call.task.ctx.awaitEvent(awaited, { stepName: `${call.stepName}:event`, timeout: timeoutSeconds });
+        const payload = await waitInTurn(
+          call.task,
+          () => call.task.ctx.awaitEvent(awaited, { stepName: `${call.stepName}:event`, timeout: timeoutSeconds }),
+          call.stepName,
+        );
         return { event: input.event, received: true, payload };
       } catch (error) {
         if (error instanceof TimeoutError) return { event: input.event, received: false, timedOut: true, timeoutSeconds };
@@ -132,15 +138,4 @@ function validateWaitInput(value: unknown, names: readonly string[], maxTimeoutS
     }
   }
   return { success: true as const, value: input as unknown as WaitForEventToolInput };
-}
-
-function secondsSetting(value: number | undefined, fallback: number, setting: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new ConfigurationError({
-      setting,
-      message: `waitForEventTool: ${setting} must be a finite number of seconds >= 0; got ${String(value)}.`,
-    });
-  }
-  return value;
 }
