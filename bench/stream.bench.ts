@@ -210,7 +210,8 @@ class StreamRunner {
 
   async stored(taskID: string): Promise<{ chunks: number; bytes: number }> {
     const { rows } = await this.absurd.database.query<{ chunks: number; bytes: number }>(
-      'select count(*)::int as chunks, coalesce(sum(pg_column_size(s.*)), 0)::int as bytes from ai_sdk_absurd.stream_chunks s where s.task_id = $1',
+      `select (select count(*)::int from ai_sdk_absurd.stream_chunks s where s.task_id = $1) as chunks,
+              (select coalesce(sum(pg_column_size(b.*)), 0)::int from ai_sdk_absurd.stream_batches b where b.task_id = $1) as bytes`,
       [taskID],
     );
     return rows[0]!;

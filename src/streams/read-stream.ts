@@ -118,7 +118,7 @@ function sharedRead(database: Database, queue: string, taskID: string, from: num
     const state = await taskState(database, queue, taskID);
     const rows = await database.query<{ chunk_index: number; chunk: UIMessageChunk }>(
       `select s.chunk_index, s.chunk from ai_sdk_absurd.stream_chunks s
-       where s.queue_name = $1 and s.task_id = $2 and s.chunk_index >= $3
+       where s.queue_name = $1 and s.task_id = $2 and s.batch_last_index >= $3 and s.chunk_index >= $3
        order by s.chunk_index limit 500`,
       [queue, taskID, from],
     );

@@ -5,6 +5,9 @@ import { validateStreamChunk } from './validate-stream-chunk.ts';
 /** How long a chunk may wait for others to share its commit. */
 export const streamFlushIntervalMs = 25;
 
+/** Queued chunks of this many characters of JSON are committed at once, so one batch row stays small. */
+const batchCharacters = 4 * 1024 * 1024;
+
 /** A chunk that comes this long after the last commit ended, with none in flight, is committed at once. */
 const quietSpellMs = 5;
 
@@ -20,6 +23,7 @@ const resetStepJson = JSON.stringify({ type: 'reset-step' });
  */
 export class StreamWriter {
   private pending: string[] = [];
+  private pendingCharacters = 0;
   /** Agent chunks to void in the same statement as the next batch, which carries their marker. */
   private voiding: { range: SupersededRange; marker: string } | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -47,8 +51,10 @@ export class StreamWriter {
   /** Queues a chunk; throws `InvalidPayloadError` (and stores nothing of it) when it cannot be stored. */
   write(chunk: unknown): void {
     if (this.failure) throw this.failure;
-    this.pending.push(validateStreamChunk(chunk));
-    if (urgentTypes.has((chunk as { type: string }).type)) void this.flush().catch(() => {});
+    const json = validateStreamChunk(chunk);
+    this.pending.push(json);
+    this.pendingCharacters += json.length;
+    if (urgentTypes.has((chunk as { type: string }).type) || this.pendingCharacters >= batchCharacters) void this.flush().catch(() => {});
     else if (!this.timer) {
       const now = performance.now();
       if (this.inFlight === 0 && now - this.lastCommitAt >= quietSpellMs) void this.flush().catch(() => {});
@@ -77,6 +83,7 @@ export class StreamWriter {
     const batch = this.pending;
     const voiding = this.voiding;
     this.pending = [];
+    this.pendingCharacters = 0;
     this.voiding = undefined;
     if (batch.length > 0) {
       this.lastFlushAt = performance.now();
@@ -105,10 +112,7 @@ export class StreamWriter {
 }
 
 // The stored agent chunks of a superseded range become copies of its marker in the statement that appends
-// the marker, so readers that start later never see the voided chunks and chunk counts stay stream indexes.
-const voidAndAppend = `with voided as (
-  update ai_sdk_absurd.stream_chunks s set chunk = $5::jsonb
-  where s.queue_name = $1 and s.task_id = $2 and s.chunk_index >= $6 and s.chunk_index < $7
-    and s.chunk->>'type' not like 'data-%'
-)
-select ai_sdk_absurd.append_stream_chunks($1, $2, $3, $4::jsonb)`;
+// the marker (the subquery runs first), so readers that start later never see the voided chunks and chunk
+// counts stay stream indexes.
+const voidAndAppend = `select ai_sdk_absurd.append_stream_chunks($1, $2, $3, $4::jsonb)
+from (select ai_sdk_absurd.void_stream_chunks($1, $2, $6, $7, $5::jsonb)) as voided`;

@@ -217,7 +217,14 @@ describe('stream() across attempts', () => {
         // As if the process died before its last batches were committed.
         const { rows } = await harness.absurd.database.query('select count(*)::int as n from ai_sdk_absurd.stream_chunks where task_id = $1', [ctx.taskID]);
         stored = rows[0].n;
-        await harness.absurd.database.query('delete from ai_sdk_absurd.stream_chunks where task_id = $1 and chunk_index >= $2', [ctx.taskID, stored - 5]);
+        await harness.absurd.database.query('delete from ai_sdk_absurd.stream_batches where task_id = $1 and first_index >= $2', [ctx.taskID, stored - 5]);
+        await harness.absurd.database.query(
+          `update ai_sdk_absurd.stream_batches b set last_index = $2 - 1, chunks = (
+             select jsonb_agg(e.value order by e.ordinality) from jsonb_array_elements(b.chunks) with ordinality as e(value, ordinality)
+             where b.first_index + e.ordinality - 1 < $2)
+           where b.task_id = $1 and b.last_index >= $2`,
+          [ctx.taskID, stored - 5],
+        );
         throw new Error('lost after the stream');
       }
       return { text };
