@@ -70,6 +70,15 @@ type ToolsOptions = Parameters<MCPClient['tools']>[0];
 /** The AI SDK's tool execution options, passed through untouched. */
 type ExecutionOptions = { abortSignal?: AbortSignal };
 
+/** One call of a recorded MCP tool, with what a live client needs to build that tool again from the listing. */
+interface RecordedToolCall {
+  readonly definitions: ListToolsResult;
+  readonly toolsOptions: ToolsOptions;
+  readonly toolName: string;
+  readonly input: unknown;
+  readonly executionOptions: ExecutionOptions;
+}
+
 /** Wraps an MCP client factory so its tool listing is checkpointed and its connection is made on demand. */
 export function durableMCPClient<CLIENT extends MCPClientConnection>(options: DurableMCPClientOptions<CLIENT>): DurableMCPClient<CLIENT> {
   const name = validateScopeName(options.name, 'durableMCPClient.name', 'Pass durableMCPClient({ name: "github", client }).');
@@ -100,7 +109,7 @@ export function durableMCPClient<CLIENT extends MCPClientConnection>(options: Du
           // The tool as the live client builds it, so arguments, errors and structured output behave as in
           // @ai-sdk/mcp; only the connection is deferred to the first call.
           execute: (input: unknown, executionOptions: ExecutionOptions) =>
-            connection.callTool(definitions, toolsOptions, toolName, input, executionOptions),
+            connection.callTool({ definitions, toolsOptions, toolName, input, executionOptions }),
         };
       }
       return result as Awaited<ReturnType<MCPClient['tools']>>;
@@ -231,41 +240,28 @@ class LazyConnection {
     return this.client;
   }
 
-  async callTool(
-    definitions: ListToolsResult,
-    toolsOptions: ToolsOptions,
-    toolName: string,
-    input: unknown,
-    executionOptions: ExecutionOptions,
-  ): Promise<unknown> {
-    executionOptions?.abortSignal?.throwIfAborted();
+  async callTool(call: RecordedToolCall): Promise<unknown> {
+    call.executionOptions?.abortSignal?.throwIfAborted();
     const pending = this.get();
     try {
-      return await this.execute(await pending, definitions, toolsOptions, toolName, input, executionOptions);
+      return await this.execute(await pending, call);
     } catch (error) {
       if (!isClosedConnection(error)) throw error;
       if (this.client === pending) this.client = undefined;
       // A closed client refuses before sending anything, so the call can go to a new connection.
       // A connection lost mid-call is not retried here: the server may have run the tool.
       if (!isRefusedBeforeSending(error)) throw error;
-      return this.execute(await this.get(), definitions, toolsOptions, toolName, input, executionOptions);
+      return this.execute(await this.get(), call);
     }
   }
 
-  private async execute(
-    client: MCPClient,
-    definitions: ListToolsResult,
-    toolsOptions: ToolsOptions,
-    toolName: string,
-    input: unknown,
-    executionOptions: ExecutionOptions,
-  ): Promise<unknown> {
+  private async execute(client: MCPClient, call: RecordedToolCall): Promise<unknown> {
     // Built from the recorded definitions, so the live client knows the same tools (and any
     // per-tool request headers) without listing them again.
-    const live = client.toolsFromDefinitions(definitions, toolsOptions) as Record<string, { execute?: Function }>;
-    const execute = live[toolName]?.execute;
-    if (!execute) throw new Error(`MCP tool "${toolName}" is missing from the recorded listing.`);
-    return await execute(input, executionOptions);
+    const live = client.toolsFromDefinitions(call.definitions, call.toolsOptions) as Record<string, { execute?: Function }>;
+    const execute = live[call.toolName]?.execute;
+    if (!execute) throw new Error(`MCP tool "${call.toolName}" is missing from the recorded listing.`);
+    return await execute(call.input, call.executionOptions);
   }
 
   async close(): Promise<void> {

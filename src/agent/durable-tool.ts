@@ -55,14 +55,10 @@ export function bindTool<TOOL extends Tool>(toolName: string, tool: TOOL, bindin
 
 function durableExecute(toolName: string, execute: Execute, binding: RunBinding) {
   return async (input: unknown, options: ToolExecutionOptions<unknown>): Promise<unknown> => {
-    const context = binding();
-    const tracked = enterStandaloneCall(context.scope, 'tool');
+    const execution = await openExecution(toolName, binding, input, options);
     try {
-      const opened = await openToolCall(context, toolName, input, options);
-      if (opened.replayed) {
-        if (opened.outcome === 'error') throw opened.value;
-        return opened.value;
-      }
+      const { opened } = execution;
+      if (opened.replayed) return replayedOutcome(opened);
       const { call } = opened;
       let output: unknown;
       try {
@@ -74,7 +70,7 @@ function durableExecute(toolName: string, execute: Execute, binding: RunBinding)
       }
       return await call.succeed(output);
     } finally {
-      tracked?.leave();
+      execution.end();
     }
   };
 }
@@ -82,14 +78,12 @@ function durableExecute(toolName: string, execute: Execute, binding: RunBinding)
 /** Async-generator tools: yields are forwarded live, the final value is checkpointed and is all a replay yields. */
 function durableStreamingExecute(toolName: string, execute: Execute, binding: RunBinding) {
   return async function* (input: unknown, options: ToolExecutionOptions<unknown>): AsyncGenerator<unknown> {
-    const context = binding();
     // The consumer may stop iterating early; the call is then no longer in flight.
-    const tracked = enterStandaloneCall(context.scope, 'tool');
+    const execution = await openExecution(toolName, binding, input, options);
     try {
-      const opened = await openToolCall(context, toolName, input, options);
+      const { opened } = execution;
       if (opened.replayed) {
-        if (opened.outcome === 'error') throw opened.value;
-        yield opened.value;
+        yield replayedOutcome(opened);
         return;
       }
       const { call } = opened;
@@ -109,9 +103,49 @@ function durableStreamingExecute(toolName: string, execute: Execute, binding: Ru
       }
       await call.succeed(last);
     } finally {
-      tracked?.leave();
+      execution.end();
     }
   };
+}
+
+type OpenedToolCall = Awaited<ReturnType<typeof openToolCall>>;
+
+interface ToolExecution {
+  readonly opened: OpenedToolCall;
+  /** Closes a live call and marks the call as no longer in flight; called once, however the execution ends. */
+  end(): void;
+}
+
+// Both executors enter the run the same way: counted as in flight from before the checkpoint is opened until
+// they end, including when opening it fails.
+async function openExecution(
+  toolName: string,
+  binding: RunBinding,
+  input: unknown,
+  options: ToolExecutionOptions<unknown>,
+): Promise<ToolExecution> {
+  const context = binding();
+  const tracked = enterStandaloneCall(context.scope, 'tool');
+  let opened: OpenedToolCall;
+  try {
+    opened = await openToolCall(context, toolName, input, options);
+  } catch (error) {
+    tracked?.leave();
+    throw error;
+  }
+  return {
+    opened,
+    end() {
+      if (!opened.replayed) opened.call.close();
+      tracked?.leave();
+    },
+  };
+}
+
+/** The recorded outcome of a replayed call: its value, or its error thrown again. */
+function replayedOutcome(opened: Extract<OpenedToolCall, { replayed: true }>): unknown {
+  if (opened.outcome === 'error') throw opened.value;
+  return opened.value;
 }
 
 async function lastValue(iterable: AsyncIterable<unknown>): Promise<unknown> {

@@ -15,7 +15,7 @@ import { decideToolCall, listPendingApprovals } from '../approvals/approval-stor
 import type { ApproveToolCallOptions, PendingApproval, ToolApprovalDecision } from '../approvals/tool-approval.ts';
 import type { Database, Queryable } from '../db/database.ts';
 import { openDatabase, type DatabaseSource } from '../db/open-database.ts';
-import { assertSchemaCurrent, migrate } from '../schema/migrate.ts';
+import { schemaSetupFor, setUpSchema } from '../schema/schema-setup.ts';
 import {
   getClaimedRun,
   getCurrentTask,
@@ -106,7 +106,7 @@ export class Absurd extends SdkAbsurd {
     const queue = validateQueueName(settings.queueName ?? 'default');
     const retryStrategy =
       settings.defaultRetryStrategy === undefined ? defaultRetryStrategy : validateRetryStrategy(settings.defaultRetryStrategy, 'defaultRetryStrategy');
-    const { database, owned } = openDatabase(settings.db, { listenDb: settings.listenDb, log: settings.log });
+    const { database, owned } = openDatabase(settings.db, { migrate: settings.migrate, listenDb: settings.listenDb, log: settings.log });
     const userHooks: AbsurdHooks = settings.hooks ?? {};
     let readiness: Promise<void> | undefined;
     const connection: Queryable = {
@@ -137,7 +137,7 @@ export class Absurd extends SdkAbsurd {
     this.maxPayloadBytes = settings.maxPayloadBytes;
     this.workerLog = settings.log ?? console;
     this.defaultRetryStrategy = retryStrategy;
-    readiness = this.readiness = prepare(database, Boolean(settings.migrate));
+    readiness = this.readiness = prepare(database, owned, settings.migrate);
     // Reported on first use; avoid an unhandled rejection before that.
     this.readiness.catch(() => {});
   }
@@ -452,9 +452,11 @@ export class Absurd extends SdkAbsurd {
   }
 }
 
-async function prepare(database: Database, applyMigrations: boolean): Promise<void> {
+/**
+ * A database the client opened is set up as it opens (see openDatabase); one it was given is set up by
+ * the same rule here, since the client's `migrate` option is its own.
+ */
+async function prepare(database: Database, owned: boolean, migrateOption: boolean | undefined): Promise<void> {
   await database.ready();
-  if (database.kind === 'pglite') return;
-  if (applyMigrations) await migrate(database);
-  else await assertSchemaCurrent(database);
+  if (!owned) await setUpSchema(database, schemaSetupFor(database.kind, migrateOption));
 }

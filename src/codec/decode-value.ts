@@ -1,6 +1,7 @@
 // The inverse of encodeValue. Containers without tags inside are returned as they are, so decoding
 // plain JSON costs one walk.
 import { Buffer } from 'node:buffer';
+import { setOwn } from './set-own.ts';
 import { keySegment, tagKey, typedArrayConstructors } from './tagged-value.ts';
 
 /** A tagged value that does not have the shape this codec writes; turned into a CheckpointCodecError. */
@@ -204,11 +205,6 @@ function pair(value: unknown, tag: string): [unknown, unknown] {
 
 function hidden(target: object, key: string, value: unknown): void {
   Object.defineProperty(target, key, { value, writable: true, enumerable: false, configurable: true });
-}
-
-function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
-  else target[key] = value;
 }
 
 function withSegment(failure: unknown, segment: string): unknown {

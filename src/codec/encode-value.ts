@@ -2,6 +2,7 @@
 // through untouched: containers are copied only when something inside them needed a tag, so a
 // typical model response costs one walk and almost no allocation.
 import { Buffer } from 'node:buffer';
+import { setOwn } from './set-own.ts';
 import { isStorableString, keySegment, tagKey, type TypedArrayKind, typedArrayConstructors } from './tagged-value.ts';
 
 /** Why a value cannot be stored, and where; thrown internally and turned into a CheckpointCodecError. */
@@ -256,11 +257,6 @@ function unsupportedObject(value: object): EncodeFailure {
     `an instance of ${className}`,
     `Class instances lose their class and methods when stored. Convert it to a plain object (for example with its toJSON() method or an object literal). ${plainDataFix}`,
   );
-}
-
-function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
-  else target[key] = value;
 }
 
 function base64(bytes: Uint8Array): string {

@@ -6,6 +6,7 @@ import { createPGliteDatabase } from './pglite-database.ts';
 import { createPostgresDatabase, type PostgresDatabaseOptions } from './postgres-database.ts';
 import { redactUrl } from './redact-url.ts';
 import type { PostgresPool } from './postgres-pool.ts';
+import { schemaSetupFor, setUpSchema, type SchemaSetup } from '../schema/schema-setup.ts';
 
 export { redactUrl };
 
@@ -21,18 +22,25 @@ export function defaultDatabaseUrl(): string {
  * `pglite:memory`, `pglite:<directory>`, or an existing PGlite instance.
  */
 /**
- * `migrate: false` opens an embedded database without applying pending migrations (for the CLI's
- * own `init`/`migrate`, which report what they apply).
+ * A database this function opens gets its schema set up as `schemaSetupFor` decides from `migrate` (the
+ * client's option), or as `schema` says: `'none'` for the CLI's own `init`/`migrate`, which report what
+ * they apply. An embedded one is set up before its first query; a Postgres one by `ready()`. A `Database`
+ * passed in is returned as it is (`owned: false`): whoever opened it set it up.
  */
 export function openDatabase(
   source: DatabaseSource | undefined,
-  options: { migrate?: boolean } & Pick<PostgresDatabaseOptions, 'listenDb' | 'log'> = {},
+  options: { migrate?: boolean; schema?: SchemaSetup } & Pick<PostgresDatabaseOptions, 'listenDb' | 'log'> = {},
 ): { database: Database; owned: boolean } {
-  const listening = { listenDb: validateListenDb(options.listenDb), log: options.log };
   const resolved = source ?? defaultDatabaseUrl();
   if (isDatabase(resolved)) return { database: resolved, owned: false };
-  if (isPGlite(resolved)) return { database: createPGliteDatabase(resolved, options), owned: true };
-  if (resolved instanceof pg.Pool) return { database: createPostgresDatabase(resolved, { ...listening, owned: false }), owned: true };
+  const setUp = (kind: Database['kind']) => {
+    const setup = options.schema ?? schemaSetupFor(kind, options.migrate);
+    return (target: PGlite | Database) => setUpSchema(target, setup);
+  };
+  const postgres = { listenDb: validateListenDb(options.listenDb), log: options.log, setUp: setUp('postgres') };
+  const pglite = { setUp: setUp('pglite') };
+  if (isPGlite(resolved)) return { database: createPGliteDatabase(resolved, pglite), owned: true };
+  if (resolved instanceof pg.Pool) return { database: createPostgresDatabase(resolved, { ...postgres, owned: false }), owned: true };
   if (typeof resolved !== 'string') {
     throw new ConfigurationError({
       setting: 'db',
@@ -40,8 +48,8 @@ export function openDatabase(
     });
   }
   const pgliteLocation = parsePGliteUrl(resolved);
-  if (pgliteLocation !== undefined) return { database: createPGliteDatabase(pgliteLocation, options), owned: true };
-  if (/^postgres(ql)?:\/\//i.test(resolved)) return { database: createPostgresDatabase(resolved, listening), owned: true };
+  if (pgliteLocation !== undefined) return { database: createPGliteDatabase(pgliteLocation, pglite), owned: true };
+  if (/^postgres(ql)?:\/\//i.test(resolved)) return { database: createPostgresDatabase(resolved, postgres), owned: true };
   throw new ConfigurationError({
     setting: 'db',
     message:

@@ -15,8 +15,8 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import { DatabaseLockedError } from '../errors/database-locked-error.ts';
-import { migrate } from '../schema/migrate.ts';
 import type { Database, Queryable } from './database.ts';
+import { processExists } from './process-exists.ts';
 
 interface SharedInstance {
   pglite: Promise<PGlite>;
@@ -28,15 +28,14 @@ interface SharedInstance {
 const openDirectories = new Map<string, SharedInstance>();
 
 /**
- * A `Database` over embedded PGlite. `location` is `memory` or a directory. The schema is applied on
- * open, so `pglite:` URLs need no setup step. A directory is locked to one process at a time.
+ * A `Database` over embedded PGlite. `location` is `memory` or a directory. `setUp` (the schema setup
+ * `openDatabase` decided) runs as it opens, before any query. A directory is locked to one process at a time.
  */
-export function createPGliteDatabase(location: string | PGlite, options: { migrate?: boolean } = {}): Database {
-  const applyMigrations = options.migrate ?? true;
-  // An instance this adapter created is closed again when migrating it fails, so nothing keeps running.
+export function createPGliteDatabase(location: string | PGlite, options: { setUp?: (pglite: PGlite) => Promise<void> } = {}): Database {
+  // An instance this adapter created is closed again when setting it up fails, so nothing keeps running.
   const prepare = async (pglite: PGlite, created = true) => {
     try {
-      if (applyMigrations) await migrate(pglite);
+      await options.setUp?.(pglite);
     } catch (error) {
       if (created && !pglite.closed) await pglite.close().catch(() => {});
       throw error;
@@ -99,16 +98,7 @@ export function createPGliteDatabase(location: string | PGlite, options: { migra
       return (await pglite.query(text, params as unknown[])) as { rows: any[] };
     },
     async transaction(fn) {
-      const pglite = await pglitePromise;
-      return pglite.transaction(async (transaction) => {
-        const wrapped = {
-          query: async (text: string, params?: unknown[]) => (await transaction.query(text, params)) as { rows: any[] },
-          exec: async (sql: string) => {
-            await transaction.exec(sql);
-          },
-        } as Queryable & { exec(sql: string): Promise<void> };
-        return fn(wrapped);
-      });
+      return inPGliteTransaction(await pglitePromise, fn);
     },
     async listen(channel, onNotify) {
       const pglite = await pglitePromise;
@@ -122,6 +112,21 @@ export function createPGliteDatabase(location: string | PGlite, options: { migra
     },
     close: () => release(),
   };
+}
+
+/** Runs `fn` in one PGlite transaction, through the shape every query path of the library uses. */
+export function inPGliteTransaction<T>(
+  pglite: PGlite,
+  fn: (transaction: Queryable & { exec(sql: string): Promise<void> }) => Promise<T>,
+): Promise<T> {
+  return pglite.transaction((transaction) =>
+    fn({
+      query: async (text, params) => (await transaction.query(text, params as unknown[])) as { rows: any[] },
+      exec: async (sql) => {
+        await transaction.exec(sql);
+      },
+    }),
+  );
 }
 
 /** Loaded on first use, so processes that only talk to Postgres never pay for the embedded engine. */
@@ -293,7 +298,7 @@ function ownershipOf(lock: LockFileState): 'alive' | 'stale' | 'unknown' {
   if (lock.pid === undefined) return lock.ageMs > unreadableLockStaleAfterMs ? 'stale' : 'unknown';
   // This process's pid with a token it does not hold: left by an earlier process that had the same pid.
   if (lock.pid === process.pid) return lock.token !== undefined && heldLockTokens.has(lock.token) ? 'alive' : 'stale';
-  return isAlive(lock.pid) ? 'alive' : 'stale';
+  return processExists(lock.pid) ? 'alive' : 'stale';
 }
 
 function readLockFile(path: string): LockFileState | undefined {
@@ -338,13 +343,4 @@ const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 
 function sleepSync(milliseconds: number): void {
   Atomics.wait(sleepCell, 0, 0, milliseconds);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

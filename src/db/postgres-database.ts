@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { Database, Queryable } from './database.ts';
-import type { PostgresPool } from './postgres-pool.ts';
+import type { PostgresClient, PostgresPool } from './postgres-pool.ts';
 
 /** Where a `Database` over Postgres writes its one line about falling back to polling. */
 export interface DatabaseLog {
@@ -20,6 +20,8 @@ export interface PostgresDatabaseOptions {
   log?: DatabaseLog;
   /** How long the check for a transaction-mode pooler waits for its own notification, in ms (default 1000). */
   listenProbeTimeoutMs?: number;
+  /** The schema setup `openDatabase` decided, run once by `ready()`. */
+  setUp?: (database: Database) => Promise<void>;
 }
 
 /**
@@ -52,25 +54,14 @@ export function createPostgresDatabase(source: string | PostgresPool, options: P
       },
     ));
 
-  return {
+  let setUp: Promise<void> | undefined;
+  const database: Database = {
     kind: 'postgres',
     query: async (text, params) => (await pool.query(text, params as unknown[])) as { rows: any[] },
     async transaction(fn) {
       const client = await pool.connect();
       try {
-        await client.query('begin');
-        const transaction = {
-          query: (text: string, params?: unknown[]) => client.query(text, params),
-          exec: async (sql: string) => {
-            await client.query(sql);
-          },
-        } as Queryable & { exec(sql: string): Promise<void> };
-        const result = await fn(transaction);
-        await client.query('commit');
-        return result;
-      } catch (error) {
-        await client.query('rollback').catch(() => {});
-        throw error;
+        return await inPostgresTransaction(client, fn);
       } finally {
         client.release();
       }
@@ -85,13 +76,35 @@ export function createPostgresDatabase(source: string | PostgresPool, options: P
         await listener.close();
       };
     },
-    ready: async () => {},
+    ready: () => (setUp ??= options.setUp ? options.setUp(database) : Promise.resolve()),
     async close() {
       await Promise.all([...listeners].map((listener) => listener.close()));
       listeners.clear();
       if (owned) await pool.end();
     },
   };
+  return database;
+}
+
+/** Runs `fn` in one transaction on `client` (a connection of its own: a pool's client, or a pg.Client). */
+export async function inPostgresTransaction<T>(
+  client: PostgresClient,
+  fn: (transaction: Queryable & { exec(sql: string): Promise<void> }) => Promise<T>,
+): Promise<T> {
+  await client.query('begin');
+  try {
+    const result = await fn({
+      query: async (text, params) => (await client.query(text, params as unknown[])) as { rows: any[] },
+      exec: async (sql) => {
+        await client.query(sql);
+      },
+    });
+    await client.query('commit');
+    return result;
+  } catch (error) {
+    await client.query('rollback').catch(() => {});
+    throw error;
+  }
 }
 
 function createListener(

@@ -1,6 +1,8 @@
 import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { isDatabase, isPGlite, type Database, type Queryable } from '../db/database.ts';
+import { inPGliteTransaction } from '../db/pglite-database.ts';
+import { inPostgresTransaction } from '../db/postgres-database.ts';
 import { SchemaVersionError } from '../errors/schema-version-error.ts';
 import type { PostgresClient, PostgresPool } from '../db/postgres-pool.ts';
 import { librarySchemaVersion, loadMigrations, type Migration } from './migrations.ts';
@@ -136,34 +138,15 @@ async function applyMigration(transaction: MigrationTransaction, migration: Migr
   );
 }
 
+/** One transaction on the target, through the database layer's own transaction helpers. */
 async function inTransaction<T>(target: MigrationTarget, fn: (transaction: MigrationTransaction) => Promise<T>): Promise<T> {
   if (isDatabase(target)) return target.transaction(fn);
-  if (isPGlite(target)) {
-    return target.transaction((transaction) =>
-      fn({
-        query: async (text, params) => (await transaction.query(text, params as unknown[])) as { rows: any[] },
-        exec: async (sql) => {
-          await transaction.exec(sql);
-        },
-      }),
-    );
-  }
-  const isPool = target instanceof pg.Pool;
-  const client = isPool ? await (target as pg.Pool).connect() : (target as pg.Client);
+  if (isPGlite(target)) return inPGliteTransaction(target, fn);
+  if (!(target instanceof pg.Pool)) return inPostgresTransaction(target as PostgresClient, fn);
+  const client = await (target as pg.Pool).connect();
   try {
-    await client.query('begin');
-    const result = await fn({
-      query: async (text, params) => (await client.query(text, params as unknown[])) as { rows: any[] },
-      exec: async (sql) => {
-        await client.query(sql);
-      },
-    });
-    await client.query('commit');
-    return result;
-  } catch (error) {
-    await client.query('rollback').catch(() => {});
-    throw error;
+    return await inPostgresTransaction(client, fn);
   } finally {
-    if (isPool) (client as pg.PoolClient).release();
+    client.release();
   }
 }

@@ -14,7 +14,7 @@ import type { ApprovalWorkerOptions } from '../fixtures/approval-worker.ts';
 import { crashBackends, createSharedDatabase, type CrashBackend } from '../support/crash-databases.ts';
 import { startOpenAICompatibleServer } from '../support/openai-compatible-server.ts';
 import { uniqueQueueName } from '../support/test-database.ts';
-import { startWorkerProcess } from '../support/worker-process.ts';
+import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.ts';
 
 const run = promisify(execFile);
 const approvalWorker = new URL('../fixtures/approval-worker.ts', import.meta.url);
@@ -39,6 +39,8 @@ async function approvalScenario(backend: CrashBackend, decision: Decision): Prom
   const scratch = await mkdtemp(join(tmpdir(), 'ai-sdk-absurd-approval-'));
   const effectsFile = join(scratch, 'effects.jsonl');
   const queue = uniqueQueueName('approvals');
+  // Killed in `finally` as well: a test that fails before its kill must not leave a worker that keeps the file running.
+  const workers: WorkerProcess[] = [];
   try {
     const taskID = await withClient(database.url, queue, async (absurd) => {
       await absurd.createQueue();
@@ -55,7 +57,10 @@ async function approvalScenario(backend: CrashBackend, decision: Decision): Prom
       approvalTimeout: decision === 'timeout' ? 1 : undefined,
     };
 
-    const first = startWorkerProcess(approvalWorker, { options: workerOptions });
+    // The first worker claims nothing after the task suspended: a timed-out approval (1 s) cannot resume the
+    // run in the process about to be killed, so no model request is in flight when the kill lands.
+    const first = startWorkerProcess(approvalWorker, { options: { ...workerOptions, claimOnce: true } });
+    workers.push(first);
     const suspended = await first.waitForSignal('suspended', { timeoutMs: 60_000 });
     assert.equal(suspended.toolName, 'recordNote');
     const toolCallId = String(suspended.toolCallId);
@@ -97,6 +102,7 @@ async function approvalScenario(backend: CrashBackend, decision: Decision): Prom
     }
 
     const second = startWorkerProcess(approvalWorker, { options: workerOptions });
+    workers.push(second);
     const finished = await second.waitForSignal('task-finished', { timeoutMs: 60_000 });
     assert.equal(finished.state, 'completed', second.output());
     await second.exited;
@@ -119,6 +125,7 @@ async function approvalScenario(backend: CrashBackend, decision: Decision): Prom
     if (decision === 'deny') assert.match(lastBody, /notes are frozen this week/);
     if (decision === 'timeout') assert.match(lastBody, /timed out/);
   } finally {
+    await Promise.all(workers.map((worker) => worker.kill()));
     await server.close();
     await database.remove();
     await rm(scratch, { recursive: true, force: true });

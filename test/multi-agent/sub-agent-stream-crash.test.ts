@@ -88,8 +88,9 @@ for (const backend of ['pglite', 'postgres'] as CrashBackend[]) {
     for (const hang of [
       { at: 'lookup', topic: 'winds' },
       { at: 'checkpoint', stepName: ':child$' },
-      // The parent woke for a finished child, forwarded the rest of its stream and recorded its result.
-      { at: 'checkpoint', stepName: '/tool:research:[^/]+$' },
+      // The parent woke for a finished child, forwarded the rest of its stream and recorded its result. (No ':'
+      // after the tool call id: `[^/]+$` also matched the `...:child` checkpoint, the kill point of the case above.)
+      { at: 'checkpoint', stepName: '/tool:research:[^/:]+$' },
     ] as const) {
       const where =
         hang.at === 'lookup' ? 'inside a child' : hang.stepName === ':child$' ? 'right after the parent spawned a child' : "right after the parent recorded a child's result";

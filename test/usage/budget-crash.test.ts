@@ -29,7 +29,7 @@ for (const backend of ['pglite', 'postgres'] as CrashBackend[]) {
         });
         const workerOptions: BudgetWorkerOptions = { url: database.url, queue, taskID, modelBaseURL: server.baseURL, tokens: budgetTokens, claimTimeout: 2 };
 
-        const first = startWorkerProcess(budgetWorker, { options: workerOptions });
+        const first = startWorkerProcess(budgetWorker, { options: { ...workerOptions, holdAtWork: 2 } });
         await first.waitForSignal('worked', { where: (signal) => signal.n === 2, timeoutMs: 60_000 });
         await first.kill();
         const spentBeforeCrash = await withClient(database.url, queue, async (absurd) => (await absurd.usage({ taskID })).totals);

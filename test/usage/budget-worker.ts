@@ -1,6 +1,6 @@
 // A worker process for the budget crash test: an agent with a token budget whose model (the local
 // OpenAI-compatible server) asks for one more `work` call on every turn. It signals each tool execution,
-// so the test can SIGKILL it mid-run, and otherwise works until the task ends.
+// so the test can SIGKILL it mid-run (held inside one tool call, with no model call in flight), and otherwise works until the task ends.
 import { setTimeout as delay } from 'node:timers/promises';
 import { createOpenAI } from '@ai-sdk/openai';
 import { stepCountIs, tool } from 'ai';
@@ -16,6 +16,8 @@ export interface BudgetWorkerOptions {
   readonly modelBaseURL: string;
   readonly tokens: number;
   readonly claimTimeout: number;
+  /** The tool call that never returns, so a kill lands there and no further model call is in flight. */
+  readonly holdAtWork?: number;
 }
 
 const options = fixtureOptions<BudgetWorkerOptions>();
@@ -34,6 +36,7 @@ const agent = new AbsurdAgent(
         inputSchema: z.object({ n: z.number() }),
         execute: async ({ n }) => {
           sendSignal('worked', { n });
+          if (n === options.holdAtWork) await new Promise(() => {});
           return `did ${n}`;
         },
       }),

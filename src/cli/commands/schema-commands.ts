@@ -50,7 +50,7 @@ export function registerSchemaCommands(program: Command): void {
       .option('--json', 'print JSON: { database, library }, database null when the schema is not installed'),
   ).action(
     async (options: { db?: string; json?: boolean }) => {
-      const { database } = openDatabase(resolveDatabaseUrl(options), { migrate: false });
+      const { database } = openDatabase(resolveDatabaseUrl(options), { schema: 'none' });
       try {
         await database.ready();
         const version = await databaseSchemaVersion(database);
@@ -68,7 +68,7 @@ export function registerSchemaCommands(program: Command): void {
 
 /** `init` and `migrate` are the commands that may create an embedded database where there is none yet. */
 async function runMigrate(options: { db?: string }) {
-  const { database } = openDatabase(resolveDatabaseUrl(options, { create: true }), { migrate: false });
+  const { database } = openDatabase(resolveDatabaseUrl(options, { create: true }), { schema: 'none' });
   try {
     await database.ready();
     return await migrate(database);

@@ -5,6 +5,7 @@ import { withClient, withDatabaseOption } from '../database-option.ts';
 import { taskNotFoundError } from '../require-task.ts';
 import { formatCount, formatDuration, formatJson, formatTime } from '../format-output.ts';
 import type { Queryable } from '../../db/database.ts';
+import { processExists } from '../../db/process-exists.ts';
 import { listChildTasks, type ChildTask } from '../../history/task-children.ts';
 import { locateTask, readTaskTimeline, type RunRecord, type TaskTimeline, type TimelineEntry } from '../../history/task-history.ts';
 
@@ -160,13 +161,4 @@ export function describeExpiredLease(workerID: string, run: RunRecord, runs: rea
     return `${expired}; a process with pid ${pid} still runs on this host, so the worker was probably alive (stalled, or cut off from the database)`;
   }
   return `${expired} (it was killed, stalled or cut off from the database; nothing recorded says which)`;
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
