@@ -39,8 +39,8 @@ export interface RawSdkBenchmarkResult {
   };
   /** A whole `ctx.step` of a new step (lookup, then write) through the SDK, with the floor beside it. */
   step: { samples: number; stepP50Ms: number; lookupP50Ms: number; selectOneP50Ms: number };
-  /** claim_task p50 (claim rolled back) with each backlog of pending runs. */
-  claims: Array<{ pending: number; p50Ms: number }>;
+  /** claim_task p50 (claim rolled back) with each backlog of pending runs, on an unpartitioned and a partitioned queue. */
+  claims: Array<{ pending: number; storage: 'unpartitioned' | 'partitioned'; p50Ms: number }>;
   /** Five-step tasks drained at concurrency 16 by absurd-sdk's own worker (median of three). */
   drain: DrainResult;
   /** The same function and step measurements on the older schema, when asked for. */
@@ -69,8 +69,11 @@ export async function runRawSdkBenchmarks(options: RawSdkBenchmarkOptions = {}):
     const measured = await measureFunctionsAndStep(scratch.url, options);
     const { functions, step } = measured;
     const claims: RawSdkBenchmarkResult['claims'] = [];
-    for (const pending of options.claimBacklogs ?? [10, 5_000, 100_000]) {
-      claims.push({ pending, p50Ms: await measureClaim(scratch.url, pending, options.claimSamples ?? 500) });
+    const backlogs = options.claimBacklogs ?? [10, 5_000, 100_000];
+    for (const storage of ['unpartitioned', 'partitioned'] as const) {
+      for (const pending of backlogs) {
+        claims.push({ pending, storage, p50Ms: await measureClaim(scratch.url, pending, storage, options.claimSamples ?? 500) });
+      }
     }
     const drains: DrainResult[] = [];
     for (let round = 0; round < 3; round++) {
@@ -209,12 +212,12 @@ async function measureStep(url: string, samples: number, queueName: string): Pro
   }
 }
 
-async function measureClaim(url: string, pending: number, samples: number): Promise<number> {
+async function measureClaim(url: string, pending: number, storage: 'unpartitioned' | 'partitioned', samples: number): Promise<number> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    const queue = `raw_claim_${pending}`;
-    await client.query('select absurd.create_queue($1)', [queue]);
+    const queue = `raw_claim_${storage.slice(0, 1)}${pending}`;
+    await client.query('select absurd.create_queue($1, $2)', [queue, storage]);
     for (let spawned = 0; spawned < pending; spawned += 10_000) {
       await client.query(
         `select absurd.spawn_task($1, 'raw', jsonb_build_object('n', n), '{"max_attempts": 5}') from generate_series(1, $2) n`,
@@ -261,7 +264,7 @@ function printResult(result: RawSdkBenchmarkResult): void {
       `lookup ${ms(f.lookupP50Ms)} | write ${ms(f.writeP50Ms)} | complete ${ms(f.completeP50Ms)}`);
     console.log(`  ${label}: ctx.step ${ms(s.stepP50Ms)}, its lookup ${ms(s.lookupP50Ms)}, select 1 ${ms(s.selectOneP50Ms)} (same run)`);
   }
-  console.log(`  claim by backlog: ${claims.map((claim) => `${claim.pending} pending ${ms(claim.p50Ms)}`).join(', ')}`);
+  console.log(`  claim by backlog: ${claims.map((claim) => `${claim.storage} ${claim.pending} pending ${ms(claim.p50Ms)}`).join(', ')}`);
   console.log(`  drain, absurd-sdk worker: ${drain.tasks} tasks x ${drain.steps} steps at concurrency ${drain.concurrency} = ${drain.tasksPerSecond.toFixed(0)} tasks/s`);
   console.log(JSON.stringify(result));
 }
