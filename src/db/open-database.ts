@@ -19,13 +19,11 @@ export function defaultDatabaseUrl(): string {
 
 /**
  * Opens the database a client was configured with: `postgres://…` / `postgresql://…` URLs and pools,
- * `pglite:memory`, `pglite:<directory>`, or an existing PGlite instance.
- */
-/**
- * A database this function opens gets its schema set up as `schemaSetupFor` decides from `migrate` (the
- * client's option), or as `schema` says: `'none'` for the CLI's own `init`/`migrate`, which report what
- * they apply. An embedded one is set up before its first query; a Postgres one by `ready()`. A `Database`
- * passed in is returned as it is (`owned: false`): whoever opened it set it up.
+ * `pglite:memory`, `pglite:<directory>`, or an existing PGlite instance. A database this function opens gets
+ * its schema set up as `schemaSetupFor` decides from `migrate` (the client's option), or as `schema` says:
+ * `'none'` for the CLI's own `init`/`migrate`, which report what they apply. An embedded one is set up before
+ * its first query; a Postgres one by `ready()`. A `Database` passed in is returned as it is (`owned: false`):
+ * whoever opened it set it up.
  */
 export function openDatabase(
   source: DatabaseSource | undefined,

@@ -58,14 +58,7 @@ export function createPostgresDatabase(source: string | PostgresPool, options: P
   const database: Database = {
     kind: 'postgres',
     query: async (text, params) => (await pool.query(text, params as unknown[])) as { rows: any[] },
-    async transaction(fn) {
-      const client = await pool.connect();
-      try {
-        return await inPostgresTransaction(client, fn);
-      } finally {
-        client.release();
-      }
-    },
+    transaction: (fn) => inPoolTransaction(pool, fn),
     async listen(channel, onNotify) {
       if (!listenConfig) return async () => {};
       const listener = createListener(listenConfig, channel, onNotify, checkNotifications);
@@ -84,6 +77,19 @@ export function createPostgresDatabase(source: string | PostgresPool, options: P
     },
   };
   return database;
+}
+
+/** Runs `fn` in one transaction on a connection checked out of `pool`, released afterwards. */
+export async function inPoolTransaction<T>(
+  pool: PostgresPool,
+  fn: (transaction: Queryable & { exec(sql: string): Promise<void> }) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  try {
+    return await inPostgresTransaction(client, fn);
+  } finally {
+    client.release();
+  }
 }
 
 /** Runs `fn` in one transaction on `client` (a connection of its own: a pool's client, or a pg.Client). */

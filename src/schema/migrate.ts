@@ -2,7 +2,7 @@ import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { isDatabase, isPGlite, type Database, type Queryable } from '../db/database.ts';
 import { inPGliteTransaction } from '../db/pglite-database.ts';
-import { inPostgresTransaction } from '../db/postgres-database.ts';
+import { inPoolTransaction, inPostgresTransaction } from '../db/postgres-database.ts';
 import { SchemaVersionError } from '../errors/schema-version-error.ts';
 import type { PostgresClient, PostgresPool } from '../db/postgres-pool.ts';
 import { librarySchemaVersion, loadMigrations, type Migration } from './migrations.ts';
@@ -142,11 +142,6 @@ async function applyMigration(transaction: MigrationTransaction, migration: Migr
 async function inTransaction<T>(target: MigrationTarget, fn: (transaction: MigrationTransaction) => Promise<T>): Promise<T> {
   if (isDatabase(target)) return target.transaction(fn);
   if (isPGlite(target)) return inPGliteTransaction(target, fn);
-  if (!(target instanceof pg.Pool)) return inPostgresTransaction(target as PostgresClient, fn);
-  const client = await (target as pg.Pool).connect();
-  try {
-    return await inPostgresTransaction(client, fn);
-  } finally {
-    client.release();
-  }
+  if (target instanceof pg.Pool) return inPoolTransaction(target as PostgresPool, fn);
+  return inPostgresTransaction(target as PostgresClient, fn);
 }

@@ -151,9 +151,10 @@ export function subAgentTool<INPUT = { prompt: string }>(
           spawnChild(call.task, call.stepName, { queue, taskName, params, maxAttempts: options.maxAttempts }),
         ),
       );
-      const outcome = (await waitInTurn<unknown>(call.task, () =>
-        call.task.ctx.awaitEvent(child.eventName, { stepName: `${call.stepName}:child-finished` }),
-      call.stepName,
+      const outcome = (await waitInTurn<unknown>(
+        call.task,
+        () => call.task.ctx.awaitEvent(child.eventName, { stepName: `${call.stepName}:child-finished` }),
+        call.stepName,
       )) as ChildOutcome;
       // What the child wrote after its last forward (or all of it, when it ended without running), and how it ended.
       if (forwardTo) await forwardChildStream(call.task.absurd.database, forwardTo, child, outcome.state);
